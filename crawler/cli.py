@@ -1,0 +1,440 @@
+"""govcrawl command line: the one place that wires spiders, pipelines and the archive together.
+
+Exit codes (documented in README.md):
+  0  success
+  1  the crawl ran but did not finish normally (interrupted, or a fatal error inside)
+  2  unusable input (bad URL, bad option, unreadable seeds file)
+  3  the archive is locked by a running crawl
+  4  the archive folder is unusable (not writable, not an archive)
+  5  nothing could be fetched (every seed failed: network or proxy down)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+EXIT_OK, EXIT_CRAWL_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_ARCHIVE, EXIT_NOTHING_FETCHED = range(6)
+
+logger = logging.getLogger("govcrawl")
+
+
+class UsageError(Exception):
+    """Bad command-line input: exit 2 with a one-line message."""
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"govcrawl: {message}", file=sys.stderr)
+    return code
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"not an http(s) URL: {url!r}")
+    return url
+
+
+def _read_seeds(args: argparse.Namespace) -> list[str]:
+    seeds = list(args.seeds)
+    if args.seeds_file:
+        try:
+            text = Path(args.seeds_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read seeds file: {exc}") from None
+        seeds += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return [_check_url(s) for s in seeds]
+
+
+def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UsageError(f"--set wants NAME=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value
+    return out
+
+
+# -- crawl --------------------------------------------------------------------------------------
+
+
+def run_crawl(
+    archive: Path,
+    seeds: list[str],
+    *,
+    max_pages: int | None = None,
+    store: str | None = None,
+    endpoint_url: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    verbose: bool = False,
+    progress: bool | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Run one crawl into ``archive``; returns (exit code, run summary)."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    from crawler.archive.captures import CaptureIndex
+    from crawler.archive.layout import ArchiveError, ArchiveLayout
+    from crawler.archive.lock import ArchiveLock, ArchiveLocked
+    from crawler.archive.recovery import recover_archive
+
+    try:
+        layout = ArchiveLayout.open(archive)
+    except ArchiveError as exc:
+        return EXIT_ARCHIVE, {"error": str(exc)}
+    lock = ArchiveLock(layout.lock_path)
+    try:
+        lock.acquire()
+    except ArchiveLocked as exc:
+        return EXIT_LOCKED, {"error": str(exc)}
+    try:
+        os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+        settings = get_project_settings()
+        index_target = (overrides or {}).get("GOVCRAWL_CAPTURE_INDEX") or layout.captures_db
+        index = CaptureIndex.open(index_target)
+        try:
+            recovery = recover_archive(layout, index)
+        finally:
+            index.close()
+        settings.set("GOVCRAWL_ARCHIVE_DIR", str(layout.root), priority="cmdline")
+        settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
+        if max_pages:
+            settings.set("CLOSESPIDER_PAGECOUNT", max_pages, priority="cmdline")
+        if store:
+            settings.set("GOVCRAWL_STORE", store, priority="cmdline")
+        if endpoint_url:
+            settings.set("GOVCRAWL_STORE_ENDPOINT_URL", endpoint_url, priority="cmdline")
+        if progress is None:
+            progress = sys.stderr.isatty() and not verbose
+        if progress:
+            extensions = dict(settings.getdict("EXTENSIONS"))
+            extensions["crawler.progress.ProgressBar"] = 900
+            settings.set("EXTENSIONS", extensions, priority="cmdline")
+        for key, value in (overrides or {}).items():
+            settings.set(key, value, priority="cmdline")
+
+        started = time.monotonic()
+        started_at = datetime.now(UTC)
+        process = CrawlerProcess(settings, install_root_handler=True)
+        crawler = process.create_crawler("portal")
+        try:
+            process.crawl(crawler, seeds=seeds)
+        except ValueError as exc:
+            return EXIT_USAGE, {"error": str(exc)}
+        process.start()
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        summary = _summary(stats, started_at, time.monotonic() - started, seeds, recovery)
+        _write_run_summary(layout, summary)
+        if summary["finish_reason"] == "finished" and layout.jobdir.exists():
+            shutil.rmtree(layout.jobdir, ignore_errors=True)
+        if summary["pages"] == 0:
+            return EXIT_NOTHING_FETCHED, summary
+        if summary["finish_reason"] not in ("finished", "closespider_pagecount"):
+            return EXIT_CRAWL_FAILED, summary
+        return EXIT_OK, summary
+    finally:
+        lock.release()
+
+
+def _summary(
+    stats: dict[str, Any], started_at: datetime, seconds: float, seeds: list[str], recovery: Any
+) -> dict[str, Any]:
+    def n(key: str) -> int:
+        return int(stats.get(key, 0) or 0)
+
+    return {
+        "started": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_seconds": round(seconds, 3),
+        "seeds": seeds,
+        "finish_reason": stats.get("finish_reason", "unknown"),
+        "pages": n("response_received_count"),
+        "requests": n("downloader/request_count"),
+        "reports": {
+            "seen": n("govcrawl/reports/seen"),
+            "new": n("govcrawl/reports/new"),
+            "changed": n("govcrawl/reports/changed"),
+            "unchanged": n("govcrawl/reports/unchanged"),
+            "gone": n("govcrawl/reports/gone"),
+        },
+        "records": n("govcrawl/warc/records"),
+        "revisits": n("govcrawl/warc/revisits"),
+        "bytes": n("govcrawl/warc/bytes"),
+        "errors": n("log_count/ERROR"),
+        "http_errors": {k.rsplit("/", 1)[-1]: v for k, v in stats.items()
+                        if k.startswith("downloader/response_status_count/4")
+                        or k.startswith("downloader/response_status_count/5")},
+        "traps_dropped": n("govcrawl/traps/dropped"),
+        "robots_forbidden": n("robotstxt/forbidden"),
+        "recovered": getattr(recovery, "as_dict", lambda: {})() if recovery is not None else {},
+    }
+
+
+def _write_run_summary(layout: Any, summary: dict[str, Any]) -> Path:
+    layout.runs_dir.mkdir(parents=True, exist_ok=True)
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + ".json"
+    path = layout.runs_dir / name
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _summary_line(summary: dict[str, Any]) -> str:
+    r = summary["reports"]
+    return (
+        f"govcrawl: {summary['pages']} pages, reports {r['new']} new / {r['changed']} changed / "
+        f"{r['unchanged']} unchanged / {r['gone']} gone, {summary['bytes']} bytes archived, "
+        f"{summary['errors']} errors, {summary['duration_seconds']:.1f}s ({summary['finish_reason']})"
+    )
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    seeds = _read_seeds(args)
+    overrides = _parse_sets(args.set)
+    code, summary = run_crawl(
+        Path(args.archive),
+        seeds,
+        max_pages=args.max_pages,
+        store=args.store or os.environ.get("GOVCRAWL_STORE"),
+        endpoint_url=args.endpoint_url,
+        overrides=overrides,
+        verbose=args.verbose,
+    )
+    if "error" in summary:
+        return _fail(code, summary["error"])
+    print(_summary_line(summary))
+    if code == EXIT_NOTHING_FETCHED:
+        return _fail(code, "nothing could be fetched: check the network, the proxy and the seeds")
+    return code
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Crawl the bundled replica portal through its proxy: the offline end-to-end demo."""
+    from replica.server import ReplicaServer
+
+    with ReplicaServer(round=args.round) as server:
+        os.environ["http_proxy"] = server.url
+        os.environ.pop("no_proxy", None)
+        os.environ.pop("NO_PROXY", None)
+        print(f"govcrawl: replica portal serving at {server.url} (used as http_proxy)")
+        code, summary = run_crawl(
+            Path(args.archive),
+            [],
+            overrides=REPLICA_SETTINGS,
+            verbose=args.verbose,
+        )
+    if "error" in summary:
+        return _fail(code, summary["error"])
+    print(_summary_line(summary))
+    from pipelines.reports import read_reports
+
+    layout_reports = read_reports(Path(args.archive) / "reports.jsonl")
+    for rec in sorted(layout_reports.values(), key=lambda r: (r.get("agency") or "", r.get("year") or 0)):
+        print(f"  {rec.get('year')}  {rec.get('agency')}  {rec.get('published')}  clicks={rec.get('clicks')}  {rec['url']}")
+    print(f"govcrawl: {len(layout_reports)} reports in {Path(args.archive) / 'reports.jsonl'}")
+    return code
+
+
+# The replica answers at once and locally: no politeness delays needed there.
+REPLICA_SETTINGS: dict[str, Any] = {
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS": 16,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "GOVCRAWL_RETRY_BACKOFF": 0.05,
+}
+
+
+# -- history / export / parse / archivist tools ------------------------------------------------
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from crawler.archive.captures import CaptureIndex
+    from crawler.archive.layout import ArchiveLayout
+
+    layout = ArchiveLayout(Path(args.archive))
+    if not layout.captures_db.exists():
+        return _fail(EXIT_ARCHIVE, f"no capture index in {args.archive}")
+    index = CaptureIndex.open(layout.captures_db)
+    try:
+        rows = index.history(_check_url(args.url))
+        for row in rows:
+            print(
+                json.dumps(
+                    {
+                        "fetched": row.fetched,
+                        "status": row.status,
+                        "http_status": row.http_status,
+                        "record_type": row.record_type,
+                        "digest": row.digest,
+                        "published": row.published,
+                        "clicks": row.clicks,
+                        "warc": row.warc,
+                        "offset": row.offset,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+    finally:
+        index.close()
+    if not rows:
+        return _fail(EXIT_USAGE, f"no captures of {args.url}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipelines.export import export_reports
+
+    try:
+        count = export_reports(Path(args.archive), args.format, args.output)
+    except FileNotFoundError as exc:
+        return _fail(EXIT_ARCHIVE, str(exc))
+    if args.output:
+        print(f"govcrawl: {count} records written to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from crawler.parsing.attachments import parse_file
+
+    try:
+        result = parse_file(args.file)
+    except OSError as exc:
+        return _fail(EXIT_USAGE, str(exc))
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from crawler.archive.layout import ArchiveLayout
+    from pipelines.cdxj import index_archive
+
+    path = index_archive(ArchiveLayout(Path(args.archive)))
+    print(f"govcrawl: CDXJ index written to {path}")
+    return EXIT_OK
+
+
+def cmd_wacz(args: argparse.Namespace) -> int:
+    from crawler.archive.layout import ArchiveLayout
+    from pipelines.reports import read_reports
+    from pipelines.wacz import build_wacz
+
+    layout = ArchiveLayout(Path(args.archive))
+    pages = [
+        {"url": r["url"], "ts": r["fetched"], "title": r["title"], "text": r["text"]}
+        for r in read_reports(layout.reports_jsonl).values()
+    ]
+    out = build_wacz(layout, Path(args.output), pages)
+    print(f"govcrawl: WACZ written to {out}")
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from crawler.archive.layout import ArchiveLayout
+    from pipelines.replay import serve_forever
+
+    serve_forever(ArchiveLayout(Path(args.archive)), args.port)
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from crawler.archive.layout import ArchiveLayout
+    from pipelines.storage import open_store, sync_archive
+
+    store_uri = args.store or os.environ.get("GOVCRAWL_STORE")
+    if not store_uri:
+        return _fail(EXIT_USAGE, "sync needs --store s3://bucket/prefix (or GOVCRAWL_STORE)")
+    report = sync_archive(ArchiveLayout(Path(args.archive)), open_store(store_uri, endpoint_url=args.endpoint_url))
+    print(f"govcrawl: {report.uploaded} uploaded, {report.failed} failed, {report.bytes} bytes")
+    return EXIT_OK if report.failed == 0 else EXIT_CRAWL_FAILED
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="govcrawl", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    crawl = sub.add_parser("crawl", help="crawl portals into an archive (incremental)")
+    crawl.add_argument("seeds", nargs="*", metavar="SEED_URL")
+    crawl.add_argument("--seeds", dest="seeds_file", metavar="FILE", help="file with one seed URL a line")
+    crawl.add_argument("--archive", default="archive", help="archive folder (default ./archive)")
+    crawl.add_argument("--max-pages", type=int, help="stop after this many responses")
+    crawl.add_argument("--store", help="s3://bucket/prefix to upload sealed files to")
+    crawl.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS_ENDPOINT_URL)")
+    crawl.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="Scrapy setting")
+    crawl.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    crawl.set_defaults(func=cmd_crawl)
+
+    demo = sub.add_parser("demo", help="offline demo: crawl the bundled replica portal")
+    demo.add_argument("--archive", default="archive")
+    demo.add_argument("--round", type=int, default=1, help="replica state (2: a later year)")
+    demo.add_argument("-v", "--verbose", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+
+    export = sub.add_parser("export", help="export report records")
+    export.add_argument("--archive", default="archive")
+    export.add_argument("--format", choices=["jsonl", "csv", "parquet"], default="jsonl")
+    export.add_argument("-o", "--output", help="output file (default: standard output; jsonl/csv only)")
+    export.set_defaults(func=cmd_export)
+
+    history = sub.add_parser("history", help="captures of one URL, oldest first")
+    history.add_argument("url")
+    history.add_argument("--archive", default="archive")
+    history.set_defaults(func=cmd_history)
+
+    replay = sub.add_parser("replay", help="serve the archive with pywb on 127.0.0.1")
+    replay.add_argument("--archive", default="archive")
+    replay.add_argument("--port", type=int, default=8080)
+    replay.set_defaults(func=cmd_replay)
+
+    index = sub.add_parser("index", help="write ARCHIVE/indexes/index.cdxj")
+    index.add_argument("--archive", default="archive")
+    index.set_defaults(func=cmd_index)
+
+    wacz = sub.add_parser("wacz", help="package the archive as a WACZ")
+    wacz.add_argument("--archive", default="archive")
+    wacz.add_argument("-o", "--output", required=True)
+    wacz.set_defaults(func=cmd_wacz)
+
+    parse = sub.add_parser("parse", help="text and tables of one saved page or attachment")
+    parse.add_argument("file")
+    parse.set_defaults(func=cmd_parse)
+
+    sync = sub.add_parser("sync", help="upload sealed files still on local disk to the store")
+    sync.add_argument("--archive", default="archive")
+    sync.add_argument("--store")
+    sync.add_argument("--endpoint-url")
+    sync.set_defaults(func=cmd_sync)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        return _fail(EXIT_USAGE, str(exc))
+    except KeyboardInterrupt:
+        return _fail(130, "interrupted")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Items that flow from the spider to the pipelines.
+
+Spiders fill what they can see cheaply; the extraction pipeline adds text, tables and
+normalised metadata; the dedupe stage records everything per capture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Capture:
+    """Where one archived response lives. Set by the WARC stage in ``request.meta["capture"]``."""
+
+    url: str
+    fetched: str  # ISO 8601 UTC, e.g. 2026-11-28T04:30:00Z
+    http_status: int
+    digest: str  # "sha1:" + base32 of the payload (body as received)
+    warc: str  # WARC file name (no directory)
+    offset: int  # offset of the response or revisit record
+    length: int  # compressed length of that record
+    record_type: str  # "response" or "revisit"
+    status: str  # "new" | "changed" | "unchanged" against the previous capture of the URL
+    capture_id: int | None = None  # row id in the capture index
+
+
+@dataclass
+class ReportItem:
+    """One annual-report page (or attachment) as seen in this crawl."""
+
+    url: str
+    html: str  # decoded page text (HTML); attachments carry extracted text here
+    title: str | None = None
+    agency: str | None = None
+    source: str | None = None
+    year: int | None = None
+    published: str | None = None  # ISO 8601 with +08:00
+    clicks: int | None = None
+    capture: Capture | None = None
+    counter_url: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    # Filled by pipelines:
+    text: str | None = None
+    tables: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

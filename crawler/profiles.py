@@ -1,0 +1,208 @@
+"""Declarative site profiles: per-portal knowledge as data, validated on load.
+
+A profile is a TOML file in ``crawler/sites/``. ``generic.toml`` holds the defaults every portal
+gets; a site profile overrides whole keys of it and adds click-counter and list-endpoint rules.
+Unknown keys, empty patterns and regexes that do not compile are errors naming the file.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+SITES_DIR = Path(__file__).parent / "sites"
+GENERIC = "generic"
+
+
+class ProfileError(ValueError):
+    """A site profile is malformed."""
+
+
+@dataclass(frozen=True)
+class CounterRuleSpec:
+    """How a page's script builds its click-counter request (see crawler/parsing/counters.py)."""
+
+    url_template: str  # e.g. "/xam/clicks.jsp?contentId={id}"
+    id_pattern: str  # regex with one group capturing {id} from the page HTML
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class ListEndpoint:
+    """A list whose items come from a script-driven endpoint (XML/JSON), not from the HTML."""
+
+    detect: str  # regex over the list page; named groups fill the template
+    url_template: str  # e.g. "/module/web/jpage/dataproxy.jsp?page={page}&columnid={columnid}"
+    total_pages: str  # regex over the endpoint's response capturing the page count
+    link_pattern: str = r"""href=['"]([^'"]+)['"]"""
+    max_pages: int = 200
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    name: str
+    source_file: str
+    description: str = ""
+    default: bool = False
+    seeds: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()  # fnmatch patterns ("*.xam.gov.cn")
+    registered_domains: tuple[str, ...] = ()  # crawl scope; empty: the seeds' registered domains
+    # Discovery: anchor texts (substring match) and URL patterns (regex search).
+    nav_keywords: tuple[str, ...] = ()
+    column_keywords: tuple[str, ...] = ()
+    report_link_keywords: tuple[str, ...] = ()
+    subsite_keywords: tuple[str, ...] = ()
+    next_page_texts: tuple[str, ...] = ()
+    script_pagination: tuple[str, ...] = ()  # regexes: groups total, current, stem, ext
+    article_url_patterns: tuple[str, ...] = ()
+    skip_url_patterns: tuple[str, ...] = ()
+    session_id_patterns: tuple[str, ...] = ()  # regexes removed from URL paths (";jsessionid=...")
+    session_query_params: tuple[str, ...] = ()  # query parameters removed from URLs
+    attachment_extensions: tuple[str, ...] = ()
+    follow_sitemaps: bool = True
+    sitemap_max_urls: int = 2000
+    max_depth: int = 10
+    max_query_variants_per_path: int = 20
+    max_url_length: int = 512
+    fetch_requisites: bool = True
+    counters: tuple[CounterRuleSpec, ...] = ()
+    list_endpoints: tuple[ListEndpoint, ...] = ()
+    # Politeness on live portals; the CLI and tests may override through Scrapy settings.
+    download_delay: float = 1.0
+    concurrency_per_host: int = 2
+
+    def matches_host(self, host: str) -> bool:
+        host = host.lower().split(":")[0]
+        return any(fnmatch.fnmatch(host, pattern) for pattern in self.hosts)
+
+
+_REGEX_FIELDS = {
+    "script_pagination",
+    "article_url_patterns",
+    "skip_url_patterns",
+    "session_id_patterns",
+}
+_TUPLE_FIELDS = {
+    f.name
+    for f in fields(SiteProfile)
+    if f.type.startswith("tuple[str")  # type: ignore[union-attr]
+}
+
+
+def _check_regex(pattern: str, where: str) -> None:
+    if not pattern:
+        raise ProfileError(f"{where}: empty pattern")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ProfileError(f"{where}: bad regex {pattern!r}: {exc}") from None
+
+
+def _build_nested(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{where}: expected a table")
+    known = {f.name for f in fields(cls)}
+    unknown = set(raw) - known
+    if unknown:
+        raise ProfileError(f"{where}: unknown keys {sorted(unknown)}")
+    try:
+        obj = cls(**raw)
+    except TypeError as exc:
+        raise ProfileError(f"{where}: {exc}") from None
+    for f in fields(cls):
+        value = getattr(obj, f.name)
+        if isinstance(value, str) and f.name in {"id_pattern", "detect", "total_pages", "link_pattern"}:
+            _check_regex(value, f"{where}.{f.name}")
+        if isinstance(value, str) and not value and f.name != "description":
+            raise ProfileError(f"{where}.{f.name}: empty")
+    return obj
+
+
+def _validate(data: dict[str, Any], source: str, base: dict[str, Any] | None) -> SiteProfile:
+    known = {f.name for f in fields(SiteProfile)} - {"source_file"}
+    unknown = set(data) - known
+    if unknown:
+        raise ProfileError(f"{source}: unknown keys {sorted(unknown)}")
+    merged: dict[str, Any] = dict(base or {})
+    merged.update(data)
+    for key in _TUPLE_FIELDS & set(merged):
+        value = merged[key]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ProfileError(f"{source}: {key} must be a list of strings")
+        if any(not v for v in value):
+            raise ProfileError(f"{source}: {key} holds an empty string")
+        if key in _REGEX_FIELDS:
+            for pattern in value:
+                _check_regex(pattern, f"{source}: {key}")
+        merged[key] = tuple(value)
+    merged["counters"] = tuple(
+        c if isinstance(c, CounterRuleSpec) else _build_nested(CounterRuleSpec, c, f"{source}: counters")
+        for c in merged.get("counters", ())
+    )
+    merged["list_endpoints"] = tuple(
+        e if isinstance(e, ListEndpoint) else _build_nested(ListEndpoint, e, f"{source}: list_endpoints")
+        for e in merged.get("list_endpoints", ())
+    )
+    if "name" not in data:
+        raise ProfileError(f"{source}: missing key 'name'")
+    try:
+        return SiteProfile(source_file=source, **merged)
+    except TypeError as exc:
+        raise ProfileError(f"{source}: {exc}") from None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path.name}: {exc}") from None
+
+
+def load_profiles(directory: Path | None = None) -> tuple[SiteProfile, list[SiteProfile]]:
+    """Return (generic profile, site profiles) from ``directory`` (default: bundled sites)."""
+    directory = directory or SITES_DIR
+    generic_raw = _read(directory / f"{GENERIC}.toml")
+    generic = _validate(generic_raw, f"{GENERIC}.toml", None)
+    base = {k: v for k, v in generic_raw.items() if k not in {"name", "description", "default"}}
+    sites = [
+        _validate(_read(path), path.name, base)
+        for path in sorted(directory.glob("*.toml"))
+        if path.stem != GENERIC
+    ]
+    return generic, sites
+
+
+@dataclass
+class ProfileRegistry:
+    """Picks the profile for a host: the first site profile whose hosts match, else generic."""
+
+    generic: SiteProfile
+    sites: list[SiteProfile] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> ProfileRegistry:
+        generic, sites = load_profiles(directory)
+        return cls(generic, sites)
+
+    def for_host(self, host: str) -> SiteProfile:
+        return _lookup(self, host.lower())
+
+    def default_seeds(self) -> list[str]:
+        return [seed for site in self.sites if site.default for seed in site.seeds]
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@lru_cache(maxsize=4096)
+def _lookup(registry: ProfileRegistry, host: str) -> SiteProfile:
+    for site in registry.sites:
+        if site.matches_host(host):
+            return site
+    return registry.generic

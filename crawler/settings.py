@@ -1,0 +1,65 @@
+"""Scrapy settings for govcrawl. Polite defaults for live portals; every value can be overridden
+with ``-s NAME=VALUE`` (scrapy) or ``--set NAME=VALUE`` (govcrawl crawl).
+
+Project settings (all prefixed GOVCRAWL_) are documented in README.md, "Settings".
+"""
+
+from __future__ import annotations
+
+from crawler import CONTACT_URL, __version__
+
+BOT_NAME = "govcrawl"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Identify ourselves and obey robots.txt (Scrapy's Protego parser).
+USER_AGENT = f"govcrawl/{__version__} (+{CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+
+# Politeness for live government portals: 1-2 connections per host, adaptive delays.
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+# Huge or endless bodies are cut off rather than filling memory.
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
+DEPTH_LIMIT = 12
+DEPTH_PRIORITY = 0
+
+# Retries with exponential backoff (crawler/middlewares/retry.py).
+RETRY_TIMES = 3
+GOVCRAWL_RETRY_BACKOFF = 2.0
+GOVCRAWL_RETRY_BACKOFF_MAX = 60.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.traps.TrapGuardMiddleware": 120,
+    "crawler.middlewares.conditional.ConditionalRequestMiddleware": 560,
+}
+
+EXTENSIONS = {
+    "pipelines.warc.WarcArchiveExtension": 100,
+    "pipelines.storage.StorageExtension": 200,
+}
+
+# Item pipelines, in stage order: extraction, then recording (capture index, reports.jsonl).
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 300,
+    "pipelines.reports.ReportRecordPipeline": 500,
+}
+
+# Where the archive lives; `govcrawl crawl --archive DIR` sets it.
+GOVCRAWL_ARCHIVE_DIR = "archive"
+GOVCRAWL_WARC_PREFIX = "govcrawl"
+GOVCRAWL_WARC_MAX_SIZE = 1_000_000_000
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+TELNETCONSOLE_ENABLED = False

@@ -1,0 +1,387 @@
+"""PortalSpider: one generic spider for government portals, steered by site profiles.
+
+Walk: seeds -> navigation menus (政务公开 / 信息公开) -> report columns (年报) and their
+sub-columns -> list pages (links, script page counts, XML/JSON list endpoints, sitemaps) ->
+article pages -> click counter, attachments and page requisites. Every fetched response is
+archived by the WARC stage before it reaches this spider; the spider only decides what to fetch
+and yields a ReportItem per annual report.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+from crawler.items import ReportItem
+from crawler.parsing import attachments as attachment_parsing
+from crawler.parsing.classify import classify_page, looks_like_report_link
+from crawler.parsing.counters import CounterRule, choose_counter_request, parse_counter_response
+from crawler.parsing.decode import decode_body
+from crawler.parsing.metadata import parse_metadata
+from crawler.profiles import ProfileRegistry, SiteProfile
+from crawler.scope import Scope
+
+logger = logging.getLogger(__name__)
+
+# Page roles: how the spider reached a page decides which of its links it follows.
+HOME, NAV, COLUMN, ITEM = "home", "nav", "column", "item"
+MAX_NAV_DEPTH = 3
+
+_LINKS = LinkExtractor(tags=("a", "area"), attrs=("href",), deny_extensions=(), unique=True)
+
+
+class PortalSpider(scrapy.Spider):
+    name = "portal"
+    # 304s come back from conditional requests; the WARC stage restores their payload.
+    handle_httpstatus_list = [304]
+
+    def __init__(
+        self,
+        seeds: str | Iterable[str] | None = None,
+        seeds_file: str | None = None,
+        profiles_dir: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.profiles = ProfileRegistry.load(profiles_dir and __import__("pathlib").Path(profiles_dir))
+        seed_list = _split_seeds(seeds)
+        if seeds_file:
+            with open(seeds_file, encoding="utf-8") as fh:
+                seed_list += [line.strip() for line in fh if line.strip() and not line.startswith("#")]
+        if not seed_list:
+            seed_list = self.profiles.default_seeds()
+        for seed in seed_list:
+            parts = urlsplit(seed)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"not an http(s) URL: {seed!r}")
+        self.seeds = seed_list
+        self.scope = Scope.for_seeds(seed_list, self.profiles)
+        self.allowed_domains = sorted(self.scope.domains)
+        self._robots_requested: set[str] = set()
+
+    # -- start ------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for seed in self.seeds:
+            yield self._page_request(seed, HOME, priority=50)
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        role = response.meta.get("role", HOME)
+        html = self._html(response)
+        if html is None:
+            return
+        page = response.replace(body=html.encode("utf-8"), encoding="utf-8")
+        assert isinstance(page, TextResponse)
+        profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
+        yield from self._robots_once(response.url)
+
+        meta = parse_metadata(html, response.url)
+        verdict = classify_page(html, response.url, meta)
+        if verdict.is_report:
+            self.crawler.stats.inc_value("govcrawl/reports/seen")
+            item = ReportItem(
+                url=response.url,
+                html=html,
+                title=meta.title,
+                agency=verdict.agency,
+                source=meta.source,
+                year=verdict.year,
+                published=meta.published,
+                capture=response.meta.get("capture"),
+            )
+            yield from self._requisites(page, profile)
+            yield from self._report_chain(item, html, page, profile)
+            return
+        yield from self._follow(page, role, profile, response.meta.get("nav_depth", 0))
+
+    def _html(self, response: Response) -> str | None:
+        """Decoded HTML of a response, or None for bodies that are not HTML."""
+        body = response.body
+        if response.status == 304:
+            body = response.meta.get("original_payload", b"")
+            if not body:
+                logger.warning("304 for %s without an archived original", response.url)
+                return None
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        if ctype and not any(t in ctype.lower() for t in ("html", "xml", "text/plain")):
+            return None
+        text, _encoding = decode_body(body, ctype)
+        return text
+
+    def _follow(self, page: TextResponse, role: str, profile: SiteProfile, nav_depth: int) -> Iterator[Any]:
+        here = urlsplit(page.url)
+        is_list = role in (COLUMN, ITEM) and self._looks_like_list(page, profile)
+        if role == ITEM and not is_list:
+            return  # an ordinary article: nothing below it is worth walking
+        if is_list:
+            yield from self._pagination(page, profile)
+        for link in _LINKS.extract_links(page):
+            url = self.scope.clean(link.url, profile)
+            if url is None:
+                continue
+            text = " ".join(link.text.split())
+            target = urlsplit(url)
+            if _has_extension(target.path, profile.attachment_extensions):
+                if looks_like_report_link(text, url):
+                    yield self._attachment_report_request(url, text)
+                continue
+            if _contains(text, profile.column_keywords):
+                yield self._page_request(url, COLUMN, priority=30)
+            elif looks_like_report_link(text, url) or _contains(text, profile.report_link_keywords):
+                yield self._page_request(url, ITEM, priority=20)
+            elif is_list and (_matches(url, profile.article_url_patterns) or _below(target.path, here.path)):
+                yield self._page_request(url, ITEM, priority=10)
+            elif role in (HOME, NAV) and _contains(text, profile.nav_keywords) and nav_depth < MAX_NAV_DEPTH:
+                yield self._page_request(url, NAV, priority=5, nav_depth=nav_depth + 1)
+            elif role == HOME and target.hostname != here.hostname and target.path in ("", "/"):
+                yield self._page_request(url, HOME, priority=8)  # a department sub-site in scope
+
+    def _looks_like_list(self, page: TextResponse, profile: SiteProfile) -> bool:
+        html = page.text
+        if any(re.search(p, html) for p in profile.script_pagination):
+            return True
+        if any(t in html for t in profile.next_page_texts) or "dataproxy.jsp" in html:
+            return True
+        article_links = sum(
+            1 for link in _LINKS.extract_links(page) if _matches(link.url, profile.article_url_patterns)
+        )
+        return article_links >= 3
+
+    def _pagination(self, page: TextResponse, profile: SiteProfile) -> Iterator[scrapy.Request]:
+        html = page.text
+        for pattern in profile.script_pagination:
+            for m in re.finditer(pattern, html):
+                total, stem, ext = int(m["total"]), m["stem"], m["ext"]
+                for n in range(1, min(total, 500)):
+                    yield self._page_request(urljoin(page.url, f"{stem}_{n}.{ext}"), COLUMN, priority=25)
+        for endpoint in profile.list_endpoints:
+            m = re.search(endpoint.detect, html)
+            if m:
+                params = {k: v for k, v in m.groupdict().items() if v is not None}
+                url = urljoin(page.url, endpoint.url_template.format(page=1, **params))
+                yield scrapy.Request(
+                    url,
+                    callback=self.parse_list_endpoint,
+                    cb_kwargs={"template": endpoint.url_template, "params": params, "first": True},
+                    meta={"role": COLUMN, "trap_exempt": True},
+                    priority=25,
+                )
+        for link in _LINKS.extract_links(page):
+            if " ".join(link.text.split()).lower() in profile.next_page_texts:
+                url = self.scope.clean(link.url, profile)
+                if url:
+                    yield self._page_request(url, COLUMN, priority=25)
+
+    def parse_list_endpoint(
+        self, response: Response, template: str, params: dict[str, str], first: bool
+    ) -> Iterator[Any]:
+        profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
+        endpoint = next((e for e in profile.list_endpoints if e.url_template == template), None)
+        if endpoint is None:
+            return
+        text, _ = decode_body(response.body, response.headers.get(b"Content-Type", b"").decode("latin-1"))
+        for href in re.findall(endpoint.link_pattern, text):
+            url = self.scope.clean(urljoin(response.url, href), profile)
+            if url:
+                yield self._page_request(url, ITEM, priority=10)
+        if first:
+            m = re.search(endpoint.total_pages, text)
+            total = min(int(m.group(1)), endpoint.max_pages) if m else 1
+            for n in range(2, total + 1):
+                yield scrapy.Request(
+                    urljoin(response.url, template.format(page=n, **params)),
+                    callback=self.parse_list_endpoint,
+                    cb_kwargs={"template": template, "params": params, "first": False},
+                    meta={"role": COLUMN, "trap_exempt": True},
+                    priority=25,
+                )
+
+    # -- robots.txt and sitemaps ------------------------------------------------------------
+
+    def _robots_once(self, url: str) -> Iterator[scrapy.Request]:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin in self._robots_requested:
+            return
+        self._robots_requested.add(origin)
+        profile = self.profiles.for_host(parts.hostname or "")
+        if profile.follow_sitemaps:
+            yield scrapy.Request(
+                origin + "/robots.txt",
+                callback=self.parse_robots,
+                meta={"dont_obey_robotstxt": True, "trap_exempt": True},
+                priority=40,
+            )
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.status != 200:
+            return
+        for url in sitemap_urls_from_robots(response.text if isinstance(response, TextResponse) else
+                                            response.body.decode("utf-8", "replace"), base_url=response.url):
+            yield scrapy.Request(url, callback=self.parse_sitemap, meta={"trap_exempt": True}, priority=15)
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
+        try:
+            sitemap = Sitemap(response.body)
+        except Exception:  # lxml raises several types on garbage
+            logger.warning("unreadable sitemap %s", response.url)
+            return
+        for n, entry in enumerate(sitemap):
+            if n >= profile.sitemap_max_urls:
+                self.crawler.stats.inc_value("govcrawl/sitemap/truncated")
+                break
+            loc = entry.get("loc")
+            url = loc and self.scope.clean(loc, profile)
+            if not url:
+                continue
+            if sitemap.type == "sitemapindex":
+                yield scrapy.Request(url, callback=self.parse_sitemap, meta={"trap_exempt": True})
+            else:
+                yield self._page_request(url, ITEM, priority=10)
+
+    # -- report pages -----------------------------------------------------------------------
+
+    def _report_chain(
+        self, item: ReportItem, html: str, page: TextResponse, profile: SiteProfile
+    ) -> Iterator[Any]:
+        steps: list[tuple[str, str]] = []
+        rules = [CounterRule(c.url_template, c.id_pattern, c.read_only) for c in profile.counters]
+        counter = choose_counter_request(html, page.url, rules)
+        if counter is not None:
+            item.counter_url = counter.url
+            steps.append(("counter", counter.url))
+        for url in attachment_parsing.find_attachment_links(html, page.url):
+            if self.scope.in_scope(url):
+                steps.append(("attachment", url))
+        yield from self._next_step(item, steps)
+
+    def _next_step(self, item: ReportItem, steps: list[tuple[str, str]]) -> Iterator[Any]:
+        if not steps:
+            yield item
+            return
+        kind, url = steps[0]
+        callback = self.parse_counter if kind == "counter" else self.parse_attachment
+        yield scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.step_failed,
+            cb_kwargs={"item": item, "steps": steps[1:]},
+            # Counters change on every visit and must be fetched each crawl, never conditionally.
+            meta={"conditional": kind != "counter", "trap_exempt": True, "step": kind},
+            dont_filter=kind == "counter",
+            priority=60,
+        )
+
+    def parse_counter(self, response: Response, item: ReportItem, steps: list[tuple[str, str]]) -> Iterator[Any]:
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        text, _ = decode_body(response.body, ctype)
+        item.clicks = parse_counter_response(text, ctype)
+        if item.clicks is None:
+            self.crawler.stats.inc_value("govcrawl/counters/unreadable")
+        yield from self._next_step(item, steps)
+
+    def parse_attachment(self, response: Response, item: ReportItem, steps: list[tuple[str, str]]) -> Iterator[Any]:
+        body = response.body
+        if response.status == 304:
+            body = response.meta.get("original_payload", b"")
+        item.attachments.append(
+            {
+                "url": response.url,
+                "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1") or None,
+                "body": body,
+                "capture": response.meta.get("capture"),
+            }
+        )
+        yield from self._next_step(item, steps)
+
+    def step_failed(self, failure: Any) -> Iterator[Any]:
+        request = failure.request
+        logger.warning("%s step failed for %s: %s", request.meta.get("step"), request.url, failure.value)
+        self.crawler.stats.inc_value(f"govcrawl/{request.meta.get('step', 'step')}/failed")
+        yield from self._next_step(request.cb_kwargs["item"], request.cb_kwargs["steps"])
+
+    def _attachment_report_request(self, url: str, title: str) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_attachment_report,
+            cb_kwargs={"title": title},
+            meta={"role": ITEM},
+            priority=20,
+        )
+
+    def parse_attachment_report(self, response: Response, title: str) -> Iterator[Any]:
+        """A report published only as an attachment linked straight from a list."""
+        item = ReportItem(url=response.url, html="", title=title, capture=response.meta.get("capture"))
+        verdict = classify_page(f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>",
+                                response.url, None)
+        item.year, item.agency = verdict.year, verdict.agency
+        item.attachments.append(
+            {
+                "url": response.url,
+                "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1") or None,
+                "body": response.body if response.status != 304 else response.meta.get("original_payload", b""),
+                "capture": response.meta.get("capture"),
+            }
+        )
+        yield item
+
+    # -- requisites -------------------------------------------------------------------------
+
+    def _requisites(self, page: TextResponse, profile: SiteProfile) -> Iterator[scrapy.Request]:
+        """Stylesheets, scripts and images, so a replayed report looks like the live page."""
+        if not profile.fetch_requisites:
+            return
+        for src in page.css(
+            'link[rel~="stylesheet"]::attr(href), script::attr(src), img::attr(src), '
+            'link[rel~="icon"]::attr(href)'
+        ).getall():
+            url = urljoin(page.url, src.strip())
+            if urlsplit(url).scheme in ("http", "https") and self.scope.in_scope(url) and "count" not in url:
+                yield scrapy.Request(url, callback=self.parse_requisite, meta={"requisite": True}, priority=-10)
+
+    def parse_requisite(self, response: Response) -> None:
+        """Archived by the WARC stage; nothing to extract."""
+        self.crawler.stats.inc_value("govcrawl/requisites")
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _page_request(self, url: str, role: str, priority: int = 0, nav_depth: int = 0) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse, meta={"role": role, "nav_depth": nav_depth}, priority=priority)
+
+
+def _split_seeds(seeds: str | Iterable[str] | None) -> list[str]:
+    if not seeds:
+        return []
+    if isinstance(seeds, str):
+        return [s.strip() for s in re.split(r"[\s,]+", seeds) if s.strip()]
+    return [s.strip() for s in seeds if s.strip()]
+
+
+def _contains(text: str, keywords: Iterable[str]) -> bool:
+    return bool(text) and any(k in text for k in keywords)
+
+
+def _matches(url: str, patterns: Iterable[str]) -> bool:
+    return any(re.search(p, url) for p in patterns)
+
+
+def _has_extension(path: str, extensions: Iterable[str]) -> bool:
+    lower = path.lower()
+    return any(lower.endswith(ext) for ext in extensions)
+
+
+def _below(path: str, base: str) -> bool:
+    """True when ``path`` lies in a sub-folder of the folder holding ``base``."""
+    folder = base.rsplit("/", 1)[0] + "/"
+    return path.startswith(folder) and path != base and path.count("/") > folder.count("/")

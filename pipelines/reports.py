@@ -1,0 +1,174 @@
+"""Recording stage: per-capture report fields in the capture index, WARC metadata and conversion
+records, and ARCHIVE/reports.jsonl (one record per report URL, latest capture).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from crawler.archive.captures import CaptureIndex
+from crawler.archive.layout import ArchiveLayout
+from crawler.items import Capture, ReportItem
+from pipelines.dedupe import assign_group, text_fingerprint
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1.0"
+GONE_STATUSES = {404, 410}
+
+
+def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
+    """The stable export record of DESIGN.md's command-line contract."""
+    cap = item.capture
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "url": item.url,
+        "title": item.title,
+        "agency": item.agency,
+        "source": item.source,
+        "year": item.year,
+        "published": item.published,
+        "clicks": item.clicks,
+        "text": item.text,
+        "fetched": cap.fetched if cap else None,
+        "digest": cap.digest if cap else None,
+        "warc": cap.warc if cap else None,
+        "offset": cap.offset if cap else None,
+        "status": cap.status if cap else None,
+        "group": group,
+        "counter_url": item.counter_url,
+        "attachments": [
+            {k: v for k, v in a.items() if k != "capture"}
+            | {"warc": a["capture"].warc if a.get("capture") else None,
+               "offset": a["capture"].offset if a.get("capture") else None}
+            for a in item.attachments
+        ],
+        "tables": item.tables,
+        "tables_from": item.extra.get("tables_from"),
+    }
+
+
+def read_reports(path: Path) -> dict[str, dict[str, Any]]:
+    records: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    rec = json.loads(line)
+                    records[rec["url"]] = rec
+    return records
+
+
+def write_reports(path: Path, records: dict[str, dict[str, Any]]) -> None:
+    """Write sorted by URL to a temporary name and rename, so readers never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for url in sorted(records):
+            fh.write(json.dumps(records[url], ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class ReportRecordPipeline:
+    def __init__(self, crawler: Crawler, layout: ArchiveLayout, index_target: str | Path) -> None:
+        self.crawler = crawler
+        self.layout = layout
+        self.index_target = index_target
+        self.index: CaptureIndex | None = None
+        self.previous: dict[str, dict[str, Any]] = {}
+        self.current: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ReportRecordPipeline:
+        layout = ArchiveLayout.open(Path(crawler.settings.get("GOVCRAWL_ARCHIVE_DIR", "archive")))
+        target = crawler.settings.get("GOVCRAWL_CAPTURE_INDEX") or layout.captures_db
+        pipe = cls(crawler, layout, target)
+        crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
+        return pipe
+
+    def open_spider(self) -> None:
+        self.index = CaptureIndex.open(self.index_target)
+        self.previous = read_reports(self.layout.reports_jsonl)
+
+    def _warc(self) -> Any:
+        from pipelines.warc import WarcArchiveExtension
+
+        assert self.crawler.extensions is not None
+        for ext in self.crawler.extensions.middlewares:
+            if isinstance(ext, WarcArchiveExtension):
+                return ext
+        return None
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ReportItem):
+            return item
+        assert self.index is not None
+        cap: Capture | None = item.capture
+        group = None
+        if cap is not None and cap.capture_id is not None:
+            fingerprint = text_fingerprint(item.text or "")
+            self.index.update_report(
+                cap.capture_id,
+                published=item.published,
+                clicks=item.clicks,
+                title=item.title,
+                agency=item.agency,
+                year=item.year,
+                fingerprint=fingerprint,
+            )
+            group = assign_group(self.index, cap.capture_id, fingerprint)
+            warc = self._warc()
+            if warc is not None:
+                warc.write_capture_metadata(
+                    cap,
+                    {
+                        "published": item.published,
+                        "clicks": item.clicks,
+                        "counter-url": item.counter_url,
+                        "title": item.title,
+                        "agency": item.agency,
+                        "year": item.year,
+                    },
+                )
+                if item.text:
+                    warc.write_text_conversion(cap, item.text)
+        record = report_record(item, group)
+        self.current[item.url] = record
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"govcrawl/reports/{record['status'] or 'unknown'}")
+        return item
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.index is None:
+            return
+        merged = dict(self.previous)
+        for url, old in self.previous.items():
+            if url in self.current:
+                continue
+            last = self.index.last_capture(url)
+            gone = last is not None and last.http_status in GONE_STATUSES
+            merged[url] = dict(old, status="gone" if gone else "unchanged")
+        merged.update(self.current)
+        write_reports(self.layout.reports_jsonl, merged)
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value(
+            "govcrawl/reports/gone", sum(1 for r in merged.values() if r["status"] == "gone")
+        )
+        self.index.close()
+        self.index = None
+
+
+def record_to_json(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False)
+
+
+__all__ = ["ReportRecordPipeline", "report_record", "read_reports", "write_reports", "asdict"]

@@ -1,0 +1,138 @@
+"""Shared fixtures: the replica portal in a subprocess and whole crawls run as subprocesses
+(the Twisted reactor cannot restart inside one process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+GOVCRAWL = [sys.executable, "-m", "crawler.cli"]
+
+# The replica answers at once; politeness delays would only slow the tests.
+FAST = [
+    "--set",
+    "DOWNLOAD_DELAY=0",
+    "--set",
+    "AUTOTHROTTLE_ENABLED=False",
+    "--set",
+    "CONCURRENT_REQUESTS=16",
+    "--set",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    "--set",
+    "GOVCRAWL_RETRY_BACKOFF=0.05",
+]
+
+
+@dataclass
+class Replica:
+    url: str
+    log_path: Path
+    process: subprocess.Popen[str]
+
+    def requests(self) -> list[dict]:
+        with self.log_path.open(encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_replica(tmp: Path, round: int = 1, scale: int = 1) -> Replica:
+    log_path = tmp / f"replica-round{round}.log"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "replica.server",
+            "--port",
+            "0",
+            "--round",
+            str(round),
+            "--log",
+            str(log_path),
+            "--scale",
+            str(scale),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("READY "):
+        proc.kill()
+        raise RuntimeError(f"replica did not start: {line!r}")
+    return Replica(line.split(" ", 1)[1], log_path, proc)
+
+
+def crawl_env(proxy_url: str | None) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")
+    }
+    if proxy_url:
+        env["http_proxy"] = proxy_url
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def run_govcrawl(
+    args: list[str], proxy_url: str | None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*GOVCRAWL, *args],
+        cwd=REPO,
+        env=crawl_env(proxy_url),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@dataclass
+class CrawlResult:
+    archive: Path
+    replica: Replica
+    proc: subprocess.CompletedProcess[str]
+
+    def reports(self) -> dict[str, dict]:
+        path = self.archive / "reports.jsonl"
+        with path.open(encoding="utf-8") as fh:
+            return {r["url"]: r for r in map(json.loads, fh)}
+
+
+@pytest.fixture(scope="session")
+def replica_round1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replica]:
+    replica = start_replica(tmp_path_factory.mktemp("replica1"))
+    yield replica
+    replica.stop()
+
+
+@pytest.fixture(scope="session")
+def crawl_round1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrawlResult]:
+    """One full default crawl of the replica (round 1) into a fresh archive."""
+    tmp = tmp_path_factory.mktemp("crawl1")
+    replica = start_replica(tmp)
+    archive = tmp / "archive"
+    proc = run_govcrawl(["crawl", "--archive", str(archive), *FAST], replica.url)
+    replica.stop()
+    assert proc.returncode == 0, (
+        f"crawl failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-5000:]}"
+    )
+    yield CrawlResult(archive, replica, proc)

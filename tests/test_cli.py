@@ -1,0 +1,105 @@
+"""The command-line contract: clear one-line errors and documented exit codes."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from crawler.archive.lock import ArchiveLock
+from tests.conftest import FAST, REPO, run_govcrawl
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_bad_seed_url_exits_2(tmp_path: Path) -> None:
+    proc = run_govcrawl(["crawl", "ftp://x.gov.cn/", "--archive", str(tmp_path / "a")], None)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["govcrawl: not an http(s) URL: 'ftp://x.gov.cn/'"]
+    assert not (tmp_path / "a").exists()
+
+
+def test_unreadable_seeds_file_exits_2(tmp_path: Path) -> None:
+    proc = run_govcrawl(
+        ["crawl", "--seeds", str(tmp_path / "none.txt"), "--archive", str(tmp_path / "a")], None
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("govcrawl: cannot read seeds file")
+
+
+def test_unusable_archive_exits_4(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run_govcrawl(["crawl", "http://www.xam.gov.cn/", "--archive", str(blocker)], None)
+    assert proc.returncode == 4
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_locked_archive_exits_3_at_once(tmp_path: Path) -> None:
+    archive = tmp_path / "a"
+    (archive).mkdir()
+    with ArchiveLock(archive / "crawl.lock"):
+        proc = run_govcrawl(
+            ["crawl", "http://www.xam.gov.cn/", "--archive", str(archive)], None, timeout=60
+        )
+    assert proc.returncode == 3
+    assert "locked" in proc.stderr and str(__import__("os").getpid()) in proc.stderr
+
+
+def test_nothing_fetched_exits_5(tmp_path: Path) -> None:
+    dead_proxy = f"http://127.0.0.1:{_closed_port()}"
+    proc = run_govcrawl(
+        [
+            "crawl",
+            "http://www.xam.gov.cn/",
+            "--archive",
+            str(tmp_path / "a"),
+            *FAST,
+            "--set",
+            "RETRY_TIMES=0",
+        ],
+        dead_proxy,
+        timeout=120,
+    )
+    assert proc.returncode == 5, proc.stderr[-2000:]
+    assert "nothing could be fetched" in proc.stderr
+    assert list((tmp_path / "a" / "runs").glob("*.json")), "run summary kept even for a failed run"
+
+
+def test_scrapy_crawl_runs_the_same_spider(tmp_path: Path, replica_round1) -> None:
+    archive = tmp_path / "a"
+    env = dict(__import__("os").environ, http_proxy=replica_round1.url, PYTHONPATH=str(REPO))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "portal",
+            "-a",
+            "seeds=http://www.xam.gov.cn/",
+            "-s",
+            f"GOVCRAWL_ARCHIVE_DIR={archive}",
+            "-s",
+            "CLOSESPIDER_PAGECOUNT=15",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=False",
+            "-s",
+            "LOG_LEVEL=WARNING",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    warcs = list((archive / "warc").glob("*.warc.gz"))
+    assert warcs and (archive / "captures.sqlite3").exists()

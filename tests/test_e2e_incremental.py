@@ -1,0 +1,200 @@
+"""Scheduled crawls: a second round into the same archive, a concurrent run, kill -9 and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from replica import expected
+from tests.conftest import FAST, GOVCRAWL, REPO, CrawlResult, crawl_env, run_govcrawl, start_replica
+
+RECHECK_ALL = ["--set", "GOVCRAWL_REVISIT_INTERVAL=0", "--set", "GOVCRAWL_REPORT_RECHECK=0"]
+
+
+def _captures(archive: Path, warc_names: set[str] | None = None) -> list[tuple[str, str, str]]:
+    """(uri, record type, warc name) of every response/revisit record."""
+    out = []
+    for path in sorted((archive / "warc").glob("*.warc.gz")):
+        if warc_names is not None and path.name not in warc_names:
+            continue
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type in ("response", "revisit"):
+                    out.append(
+                        (
+                            record.rec_headers.get_header("WARC-Target-URI"),
+                            record.rec_type,
+                            path.name,
+                        )
+                    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def round2(crawl_round1: CrawlResult, tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
+    tmp = tmp_path_factory.mktemp("round2")
+    archive = tmp / "archive"
+    shutil.copytree(crawl_round1.archive, archive)
+    before = {p.name for p in (archive / "warc").glob("*.warc.gz")}
+    replica = start_replica(tmp, round=2)
+    proc = run_govcrawl(["crawl", "--archive", str(archive), *FAST, *RECHECK_ALL], replica.url)
+    replica.stop()
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = CrawlResult(archive, replica, proc)
+    result.round1_warcs = before  # type: ignore[attr-defined]
+    return result
+
+
+def test_round2_statuses(round2: CrawlResult) -> None:
+    changes = expected.round_changes()
+    got = round2.reports()
+    assert got[changes["new_report"]]["status"] == "new"
+    assert got[changes["edited_report"]]["status"] == "changed"
+    assert got[changes["removed_report"]]["status"] == "gone"
+    others = {r["url"] for r in expected.expected_reports(1)} - {
+        changes["edited_report"],
+        changes["removed_report"],
+    }
+    assert {u: got[u]["status"] for u in others if got[u]["status"] != "unchanged"} == {}
+
+
+def test_round2_revisits_and_full_records(round2: CrawlResult) -> None:
+    new_warcs = {p.name for p in (round2.archive / "warc").glob("*.warc.gz")} - round2.round1_warcs  # type: ignore[attr-defined]
+    kinds = defaultdict(set)
+    for uri, rtype, _ in _captures(round2.archive, new_warcs):
+        kinds[uri].add(rtype)
+    changes = expected.round_changes()
+    assert kinds[changes["edited_report"]] == {"response"}
+    assert kinds[changes["new_report"]] == {"response"}
+    unchanged = {r["url"] for r in expected.expected_reports(1)} - {
+        changes["edited_report"],
+        changes["removed_report"],
+    }
+    assert {u: kinds[u] for u in unchanged if kinds[u] != {"revisit"}} == {}
+
+
+def test_history_shows_both_rounds_with_their_clicks(round2: CrawlResult) -> None:
+    r1 = {r["url"]: r for r in expected.expected_reports(1)}
+    r2 = {r["url"]: r for r in expected.expected_reports(2)}
+    with_counter = [u for u in r1 if u in r2 and r1[u]["clicks"] is not None]
+    assert with_counter
+    for url in with_counter:
+        proc = run_govcrawl(["history", url, "--archive", str(round2.archive)], None)
+        assert proc.returncode == 0, proc.stderr
+        rows = [json.loads(line) for line in proc.stdout.splitlines()]
+        report_rows = [row for row in rows if row["clicks"] is not None]
+        assert [row["clicks"] for row in report_rows] == [r1[url]["clicks"], r2[url]["clicks"]], url
+        assert rows == sorted(rows, key=lambda r: r["fetched"])
+
+
+def test_duplicate_copies_grouped_distinct_reports_not(round2: CrawlResult) -> None:
+    got = round2.reports()
+    by_expected: dict[str, set] = defaultdict(set)
+    for rep in expected.expected_reports(2):
+        if rep["duplicate_group"]:
+            by_expected[rep["duplicate_group"]].add(got[rep["url"]]["group"])
+    assert by_expected, "the replica has duplicate copies"
+    assert all(len(groups) == 1 and None not in groups for groups in by_expected.values())
+    singles = [
+        got[r["url"]]["group"] for r in expected.expected_reports(2) if not r["duplicate_group"]
+    ]
+    shared = {g for g in singles if singles.count(g) > 1 and g is not None}
+    assert shared == set()
+
+
+def test_round2_bytes_share(round2: CrawlResult) -> None:
+    runs = sorted((round2.archive / "runs").glob("*.json"))
+    first, second = (json.loads(p.read_text()) for p in runs[-2:])
+    share = second["bytes"] / first["bytes"]
+    print(f"round 2 stored {second['bytes']} bytes = {share:.1%} of round 1 ({first['bytes']})")
+    assert share < 0.5
+
+
+def test_concurrent_run_refused(tmp_path: Path, replica_round1) -> None:
+    archive = tmp_path / "a"
+    slow = [*FAST, "--set", "DOWNLOAD_DELAY=0.2", "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+    first = subprocess.Popen(
+        [*GOVCRAWL, "crawl", "--archive", str(archive), *slow],
+        cwd=REPO,
+        env=crawl_env(replica_round1.url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 60
+        while not list((archive / "warc").glob("*.open")) and time.time() < deadline:
+            time.sleep(0.1)
+        second = run_govcrawl(
+            ["crawl", "--archive", str(archive), *FAST], replica_round1.url, timeout=60
+        )
+        assert second.returncode == 3
+        assert "locked" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=120)
+
+
+def _kill_after(archive: Path, replica, n_requests: int) -> None:
+    proc = subprocess.Popen(
+        [*GOVCRAWL, "crawl", "--archive", str(archive), *FAST],
+        cwd=REPO,
+        env=crawl_env(replica.url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if replica.log_path.exists() and sum(1 for _ in replica.log_path.open()) >= n_requests:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def _check_warcs(archive: Path) -> None:
+    warcs = sorted((archive / "warc").glob("*.warc.gz"))
+    check = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "check", *map(str, warcs)],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout[-2000:]
+
+
+@pytest.mark.parametrize("kill_at", [1, 60, 250])
+def test_kill_9_then_resume_gives_the_same_captures(
+    crawl_round1: CrawlResult, tmp_path: Path, kill_at: int
+) -> None:
+    archive = tmp_path / "archive"
+    replica = start_replica(tmp_path)
+    try:
+        _kill_after(archive, replica, kill_at)
+        proc = run_govcrawl(["crawl", "--archive", str(archive), *FAST], replica.url)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    finally:
+        replica.stop()
+    _check_warcs(archive)
+    assert not list((archive / "warc").glob("*.open"))
+    want = {u for u, _, _ in _captures(crawl_round1.archive)}
+    got = {u for u, _, _ in _captures(archive)}
+    assert got == want
+    # No index row points at bytes that are not there.
+    import sqlite3
+
+    db = sqlite3.connect(archive / "captures.sqlite3")
+    for warc, offset in db.execute("SELECT warc, offset FROM captures"):
+        with (archive / "warc" / warc).open("rb") as fh:
+            fh.seek(offset)
+            assert next(iter(ArchiveIterator(fh))).rec_type in ("response", "revisit")
+    assert set(crawl_round1.reports()) == set(CrawlResult(archive, replica, proc).reports())

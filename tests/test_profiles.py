@@ -1,0 +1,80 @@
+"""Site profiles are data, validated on load."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crawler.profiles import SITES_DIR, ProfileError, ProfileRegistry
+from crawler.scope import Scope, registered_domain
+
+
+def _dir_with(tmp_path: Path, name: str, text: str) -> Path:
+    shutil.copy(SITES_DIR / "generic.toml", tmp_path / "generic.toml")
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_bundled_profiles_load_and_pick_hosts() -> None:
+    registry = ProfileRegistry.load()
+    assert registry.for_host("www.xam.gov.cn").name == "xam"
+    assert registry.for_host("nmj.xam.gov.cn").name == "xam"
+    assert registry.for_host("www.example.gov.cn").name == "generic"
+    assert "http://www.xam.gov.cn/" in registry.default_seeds()
+
+
+def test_site_profile_inherits_generic_keys() -> None:
+    registry = ProfileRegistry.load()
+    xam = registry.for_host("www.xam.gov.cn")
+    assert xam.next_page_texts == registry.generic.next_page_texts
+    assert xam.counters, "xam declares its click-counter endpoint"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('name = "x"\nhosts = ["a.gov.cn"]\nnot_a_key = 1\n', "unknown keys"),
+        ('name = "x"\nskip_url_patterns = ["(unclosed"]\n', "bad regex"),
+        ('name = "x"\nnav_keywords = [""]\n', "empty string"),
+        (
+            'name = "x"\n[[counters]]\nurl_template = "/c?id={id}"\nid_pattern = "id=(\\\\d+"\n',
+            "bad regex",
+        ),
+        (
+            'name = "x"\n[[counters]]\nurl_template = "/c"\nid_pattern = "x"\nextra = 1\n',
+            "unknown keys",
+        ),
+        ('hosts = ["a.gov.cn"]\n', "missing key 'name'"),
+        ('name = "x"\nhosts = "a.gov.cn"\n', "list of strings"),
+    ],
+)
+def test_bad_profiles_are_rejected_with_the_file_name(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ProfileError, match=message) as err:
+        ProfileRegistry.load(_dir_with(tmp_path, "bad.toml", text))
+    assert "bad.toml" in str(err.value)
+
+
+def test_scope_cleans_session_ids_and_skips_traps() -> None:
+    registry = ProfileRegistry.load()
+    scope = Scope.for_seeds(["http://www.xam.gov.cn/"], registry)
+    generic = registry.generic
+    assert scope.clean("http://www.xam.gov.cn/a/b.html;jsessionid=AB12?x=1&sid=9#top", generic) == (
+        "http://www.xam.gov.cn/a/b.html?x=1"
+    )
+    assert (
+        scope.clean("http://nmj.xam.gov.cn/p?sid=1&a=2", generic) == "http://nmj.xam.gov.cn/p?a=2"
+    )
+    assert scope.clean("http://www.xam-gov.com.cn/copy.html", generic) is None
+    assert scope.clean("http://www.xam.gov.cn/xam/search/q?k=1", generic) is None
+    assert scope.clean("http://www.xam.gov.cn/cal.html?month=2021-01", generic) is None
+    assert scope.clean("http://www.xam.gov.cn/" + "a" * 600, generic) is None
+
+
+def test_registered_domain_is_offline() -> None:
+    assert registered_domain("gaj.xam.gov.cn") == "xam.gov.cn"
+    assert registered_domain("www.kyqq.gov.cn:8080") == "kyqq.gov.cn"
+    assert registered_domain("127.0.0.1") == "127.0.0.1"
