@@ -134,6 +134,7 @@ def run_crawl(
             return EXIT_USAGE, {"error": str(exc)}
         process.start()
         stats = crawler.stats.get_stats() if crawler.stats else {}
+        _refresh_cdxj(layout)
         summary = _summary(stats, started_at, time.monotonic() - started, seeds, recovery)
         _write_run_summary(layout, summary)
         if summary["finish_reason"] == "finished" and layout.jobdir.exists():
@@ -145,6 +146,16 @@ def run_crawl(
         return EXIT_OK, summary
     finally:
         lock.release()
+
+
+def _refresh_cdxj(layout: Any) -> None:
+    """Keep ARCHIVE/indexes/index.cdxj in step with the sealed WARCs (incremental)."""
+    from pipelines.cdxj import index_archive
+
+    try:
+        index_archive(layout)
+    except Exception:  # the crawl's captures are safe; the index can be rebuilt with `govcrawl index`
+        logger.exception("could not update the CDXJ index")
 
 
 def _summary(
@@ -335,20 +346,25 @@ def cmd_wacz(args: argparse.Namespace) -> int:
     from pipelines.wacz import build_wacz
 
     layout = ArchiveLayout(Path(args.archive))
-    pages = [
-        {"url": r["url"], "ts": r["fetched"], "title": r["title"], "text": r["text"]}
-        for r in read_reports(layout.reports_jsonl).values()
-    ]
-    out = build_wacz(layout, Path(args.output), pages)
+    reports = list(read_reports(layout.reports_jsonl).values())
+    out = build_wacz(layout, Path(args.output), reports)
     print(f"govcrawl: WACZ written to {out}")
     return EXIT_OK
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from crawler.archive.layout import ArchiveLayout
-    from pipelines.replay import serve_forever
+    from pipelines.replay import PywbNotFound, serve_forever
+    from pipelines.reports import read_reports
 
-    serve_forever(ArchiveLayout(Path(args.archive)), args.port)
+    layout = ArchiveLayout(Path(args.archive))
+    if not layout.warc_dir.is_dir():
+        return _fail(EXIT_ARCHIVE, f"no WARCs in {args.archive}: run `govcrawl crawl` first")
+    reports = list(read_reports(layout.reports_jsonl).values())
+    try:
+        serve_forever(layout, args.port, reports)
+    except (PywbNotFound, RuntimeError) as exc:
+        return _fail(EXIT_CRAWL_FAILED, str(exc))
     return EXIT_OK
 
 

@@ -1,0 +1,252 @@
+"""CDXJ index of an archive's WARC files, built with cdxj-indexer.
+
+Lines are ``<surt urlkey> <14-digit timestamp> {json}`` with url, mime, status, digest, length,
+offset and filename (the WARC's file name inside ARCHIVE/warc/), sorted bytewise so pywb and
+ReplayWeb.page can binary-search them.
+
+What is indexed: response, revisit and resource records (revisits carry mime ``warc/revisit``),
+except server-not-modified revisits whose HTTP status is 304: pywb 2.10 replays such a record as
+an empty 304 (it takes status and headers from the revisit, and skips the payload of any 3xx), so
+a browser shows a blank page. Without the line, replay at that time falls to the nearest other
+capture of the URL, whose content the 304 confirmed. The capture itself stays in its WARC and in
+the capture index (``govcrawl history``).
+Request records get no line of their own: cdxj-indexer (with ``post_append``) reads each request
+next to its response only to append the method and body of POST/PUT captures to the urlkey, the
+way pywb looks them up. warcinfo, metadata and conversion records are left out on purpose: the
+project's metadata records share the page's target URI, and a line for them would compete with the
+response in replay.
+
+The archive index (ARCHIVE/indexes/index.cdxj) is brought up to date incrementally: WARCs are
+immutable once sealed, so only sealed WARCs not yet named in the index are indexed and merged in;
+a full rebuild happens when the index is missing or names a WARC that is gone. Writers take an
+flock on ARCHIVE/indexes/.index.lock and replace the index by rename, so readers (pywb opens the
+file per lookup) never see a partial index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import heapq
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from cdxj_indexer.main import CDXJIndexer
+
+from crawler.archive.layout import WARC_SUFFIX, ArchiveLayout
+
+logger = logging.getLogger(__name__)
+
+# Record types that get an index line (see module docstring for why not metadata/request).
+INDEXED_RECORDS = "response,revisit,resource"
+LOCK_NAME = ".index.lock"
+MERGE_FANOUT = 128  # sorted runs merged at once (open files)
+_FILENAME_RX = re.compile(rb'"filename": "((?:[^"\\]|\\.)*)"')
+
+# (index path, WARC name, size) of sealed WARCs that produced no index line.
+_lineless: set[tuple[str, str, int]] = set()
+# index path -> (stat signature, WARC names it covers): spares re-reading a large index on every
+# poll of the replay watcher while nobody has replaced the file.
+_covered_cache: dict[str, tuple[tuple[int, int, int], frozenset[str]]] = {}
+
+
+def as_layout(layout: ArchiveLayout | str | os.PathLike[str]) -> ArchiveLayout:
+    """Accept an ArchiveLayout or a plain archive directory."""
+    if isinstance(layout, ArchiveLayout):
+        return layout
+    return ArchiveLayout(Path(layout).expanduser().absolute())
+
+
+class GovcrawlIndexer(CDXJIndexer):
+    """cdxj-indexer with the project's record selection (see the module docstring)."""
+
+    def __init__(self, output: Any, inputs: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("records", INDEXED_RECORDS)
+        super().__init__(output, inputs, **kwargs)
+
+    def filter_record(self, record: Any) -> bool:
+        if not super().filter_record(record):
+            return False
+        return not (
+            record.rec_type == "revisit"
+            and record.http_headers is not None
+            and record.http_headers.get_statuscode() == "304"
+        )
+
+
+def _warc_lines(path: Path) -> list[bytes]:
+    """Sorted CDXJ lines (bytes, newline-terminated) of one WARC, via cdxj-indexer."""
+    out = io.StringIO()
+    with open(path, "rb") as fh:
+        GovcrawlIndexer(
+            out,
+            [fh],
+            post_append=True,
+            filename=Path(path).name,  # lines name the WARC by its base name
+        ).process_all()
+    lines = [line.encode("utf-8") + b"\n" for line in out.getvalue().splitlines()]
+    lines.sort()
+    return lines
+
+
+def _sorted_unique(lines: Iterable[bytes]) -> Iterator[bytes]:
+    last = None
+    for line in lines:
+        if line != last:
+            yield line
+        last = line
+
+
+def _write_atomic(out_path: Path, lines: Iterable[bytes]) -> int:
+    """Write lines to a temp file beside out_path, fsync, rename; return the number written."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix="." + out_path.name + ".", suffix=".tmp")
+    count = 0
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for line in lines:
+                fh.write(line)
+                count += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out_path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return count
+
+
+def _merge_files(paths: list[Path]) -> Iterator[bytes]:
+    with contextlib.ExitStack() as stack:
+        files = [stack.enter_context(open(p, "rb")) for p in paths]
+        yield from _sorted_unique(heapq.merge(*files))
+
+
+def _merge_into(
+    out_path: Path, warc_paths: list[Path], sorted_inputs: list[Path]
+) -> dict[str, int]:
+    """Index warc_paths and merge with already sorted CDXJ files into out_path (atomically).
+
+    Memory holds one WARC's lines at a time: each WARC becomes a sorted run on disk, and the
+    runs are merged (in rounds when there are many). Returns lines per WARC name.
+    """
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    per_warc: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".cdxj-runs-") as tmp:
+        runs: list[Path] = []
+        for n, warc in enumerate(warc_paths):
+            lines = _warc_lines(warc)
+            per_warc[warc.name] = len(lines)
+            run = Path(tmp) / f"run-{n}"
+            run.write_bytes(b"".join(lines))
+            runs.append(run)
+        round_no = 0
+        while len(runs) + len(sorted_inputs) > MERGE_FANOUT:
+            round_no += 1
+            merged = []
+            for i in range(0, len(runs), MERGE_FANOUT):
+                dest = Path(tmp) / f"merge-{round_no}-{i}"
+                with open(dest, "wb") as fh:
+                    fh.writelines(_merge_files(runs[i : i + MERGE_FANOUT]))
+                merged.append(dest)
+            runs = merged
+        count = _write_atomic(out_path, _merge_files(sorted_inputs + runs))
+    logger.info(
+        "indexed %d WARC file(s) into %s (%d lines in all)", len(warc_paths), out_path, count
+    )
+    return per_warc
+
+
+def build_index(warc_paths: list[Path], out_path: Path) -> int:
+    """Index the WARCs into a bytewise-sorted CDXJ file (temp name, then rename).
+
+    Filenames in the lines are the WARCs' base names. Returns the number of lines written.
+    """
+    out_path = Path(out_path)
+    _merge_into(out_path, [Path(p) for p in warc_paths], [])
+    with open(out_path, "rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def covered_warcs(index_path: Path) -> frozenset[str]:
+    """WARC file names that have at least one line in a CDXJ index (empty if it is missing)."""
+    try:
+        st = os.stat(index_path)
+    except FileNotFoundError:
+        return frozenset()
+    sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _covered_cache.get(str(index_path))
+    if cached and cached[0] == sig:
+        return cached[1]
+    names: set[str] = set()
+    with open(index_path, "rb") as fh:
+        for line in fh:
+            m = _FILENAME_RX.search(line)
+            if m:
+                names.add(json.loads(b'"' + m.group(1) + b'"'))
+    result = frozenset(names)
+    _covered_cache[str(index_path)] = (sig, result)
+    return result
+
+
+@contextlib.contextmanager
+def _index_lock(layout: ArchiveLayout) -> Iterator[None]:
+    layout.indexes_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(layout.indexes_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the flock
+
+
+def index_archive(layout: ArchiveLayout | str | os.PathLike[str], *, full: bool = False) -> Path:
+    """Bring ARCHIVE/indexes/index.cdxj in step with the sealed ARCHIVE/warc/*.warc.gz files.
+
+    ``.open`` files (still being written) are never indexed. Incremental unless ``full`` is set,
+    the index is missing, or it names WARCs that no longer exist. Returns the index path.
+    """
+    layout = as_layout(layout)
+    index_path = layout.cdxj_path
+    with _index_lock(layout):
+        sealed = {p.name: p for p in layout.sealed_warcs() if p.name.endswith(WARC_SUFFIX)}
+        covered = covered_warcs(index_path) | {
+            name
+            for key, name, size in _lineless
+            if key == str(index_path) and name in sealed and sealed[name].stat().st_size == size
+        }
+        if full or not index_path.exists() or not covered <= sealed.keys():
+            build_index([sealed[n] for n in sorted(sealed)], index_path)
+        else:
+            new = sorted(set(sealed) - covered)
+            if new:
+                per_warc = _merge_into(index_path, [sealed[n] for n in new], [index_path])
+                # A WARC with no indexable record (only warcinfo) has no line to show it was
+                # seen; remember it so polls do not index it again.
+                for name, count in per_warc.items():
+                    if not count:
+                        _lineless.add((str(index_path), name, sealed[name].stat().st_size))
+        _covered_cache.pop(str(index_path), None)
+    return index_path
+
+
+def iter_index(index_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """Parse a CDXJ file: (urlkey, timestamp, fields) per line."""
+    with open(index_path, "rb") as fh:
+        for line in fh:
+            yield parse_line(line)
+
+
+def parse_line(line: bytes | str) -> tuple[str, str, dict[str, str]]:
+    if isinstance(line, bytes):
+        line = line.decode("utf-8")
+    urlkey, ts, data = line.rstrip("\n").split(" ", 2)
+    return urlkey, ts, json.loads(data)

@@ -1,0 +1,342 @@
+"""`govcrawl replay`: serve an archive with pywb (run as a subprocess from its own venv).
+
+pywb 2.10 pins redis==2.10.6, which cannot live beside scrapy-redis, so scripts/setup-pywb puts it
+in <repo>/.venv-pywb and this module starts its ``wayback`` command.
+
+Choices (and why):
+- Working directory ARCHIVE/replay/ with a generated config.yaml: one fixed collection
+  ``govcrawl`` whose index is the archive's own ARCHIVE/indexes/index.cdxj and whose archive
+  path is ARCHIVE/warc/. pywb opens the index file on every lookup, so replacing it (by rename)
+  is picked up at once.
+- Keeping in step with new crawls: a watcher thread in this process calls
+  ``cdxj.index_archive`` every ``index_interval`` seconds, which indexes sealed WARCs the index
+  does not name yet and merges them in. pywb's own ``--autoindex`` was not used: it decides
+  what to index by comparing a WARC's mtime with its autoindex.cdxj's, so a WARC sealed (renamed
+  from ``.open``) just after an autoindex pass, or copied with its old mtime, is never indexed;
+  and it would keep a second index beside ARCHIVE/indexes/index.cdxj.
+- Path replay, not proxy mode: URLs look like ``http://127.0.0.1:8080/govcrawl/<14-digit
+  ts>/<url>`` and need no browser set-up.
+- ``framed_replay: false``: the replay URL is the archived page itself, rewritten by pywb with
+  wombat injected (so the page's counter XHR is served from the archive), which is what links,
+  scripts and headless browsers expect. Frame mode would put pywb's banner in a top frame and the
+  page in an iframe. Non-framed pywb shows no banner by default, so templates/custom_banner.html
+  adds a small fixed notice with the capture time, appended after the page loaded so it never
+  shifts the archived layout.
+- Revisits: pywb resolves them itself from the index (same URL and payload digest, closest to
+  WARC-Refers-To-Date), provided the original's WARC is in ARCHIVE/warc/. 304 answers
+  (server-not-modified revisits) get no index line (pywb would replay them as an empty 304; see
+  pipelines/cdxj.py), so replay at their time shows the nearest capture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from warcio.timeutils import iso_date_to_timestamp
+
+from crawler.archive.layout import ArchiveLayout
+from pipelines.cdxj import as_layout, index_archive
+
+logger = logging.getLogger(__name__)
+
+COLLECTION = "govcrawl"
+REPO = Path(__file__).resolve().parent.parent
+PYWB_ENV = "GOVCRAWL_PYWB_BIN"
+SETUP_HINT = "run scripts/setup-pywb (it creates .venv-pywb with pywb==2.10.0)"
+
+CUSTOM_BANNER = """<!-- govcrawl: non-framed replay notice (see pipelines/replay.py) -->
+<script>
+(function () {
+  function show() {
+    if (!document.body || document.getElementById("govcrawl-replay-notice")) { return; }
+    var ts = (window.wbinfo && wbinfo.timestamp) || "";
+    var when = ts.length >= 14 ? ts.slice(0, 4) + "-" + ts.slice(4, 6) + "-" + ts.slice(6, 8) +
+      " " + ts.slice(8, 10) + ":" + ts.slice(10, 12) + ":" + ts.slice(12, 14) + " UTC" : ts;
+    var note = document.createElement("div");
+    note.id = "govcrawl-replay-notice";
+    note.setAttribute("style", "position:fixed;right:0;bottom:0;z-index:2147483647;" +
+      "background:rgba(32,32,32,.85);color:#fff;font:12px/1.6 sans-serif;padding:2px 8px;");
+    note.textContent = "Archived copy (govcrawl) \\u00b7 captured " + when;
+    document.body.appendChild(note);
+  }
+  window.addEventListener("load", show);
+})();
+</script>
+"""
+
+
+class PywbNotFound(FileNotFoundError):
+    """pywb's ``wayback`` executable is not installed where govcrawl looks."""
+
+
+def pywb_executable() -> Path:
+    """$GOVCRAWL_PYWB_BIN, else <repo>/.venv-pywb/bin/wayback, else ``wayback`` on PATH."""
+    configured = os.environ.get(PYWB_ENV)
+    if configured:
+        path = Path(configured)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise PywbNotFound(f"{PYWB_ENV}={configured} is not an executable; {SETUP_HINT}")
+    local = REPO / ".venv-pywb" / "bin" / "wayback"
+    if local.is_file() and os.access(local, os.X_OK):
+        return local
+    found = shutil.which("wayback")
+    if found:
+        return Path(found)
+    raise PywbNotFound(f"pywb's `wayback` not found ({local} missing); {SETUP_HINT}")
+
+
+def replay_dir(layout: ArchiveLayout | str | os.PathLike[str]) -> Path:
+    return as_layout(layout).root / "replay"
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def prepare_collection(layout: ArchiveLayout | str | os.PathLike[str]) -> Path:
+    """Write ARCHIVE/replay/ (config.yaml, templates/) and bring the CDXJ index up to date.
+
+    Returns the pywb working directory. Safe to call again; the files are regenerated.
+    """
+    layout = as_layout(layout)
+    layout.warc_dir.mkdir(parents=True, exist_ok=True)
+    index_path = index_archive(layout)
+    work = replay_dir(layout)
+    (work / "templates").mkdir(parents=True, exist_ok=True)
+    config = {
+        "collections": {
+            COLLECTION: {
+                "index_paths": str(index_path),
+                "archive_paths": str(layout.warc_dir) + os.sep,
+            }
+        },
+        "framed_replay": False,
+        # Only the collection above: no auto-collections from a collections/ folder.
+        "enable_auto_colls": False,
+        "enable_memento": True,
+    }
+    # JSON is valid YAML; it quotes paths safely.
+    header = "# Written by govcrawl (pipelines/replay.py); regenerated by `govcrawl replay`.\n"
+    _write_text_atomic(work / "config.yaml", header + json.dumps(config, indent=2) + "\n")
+    _write_text_atomic(work / "templates" / "custom_banner.html", CUSTOM_BANNER)
+    return work
+
+
+def _timestamp14(timestamp: str | dt.datetime | None) -> str | None:
+    if timestamp is None or timestamp == "":
+        return None
+    if isinstance(timestamp, dt.datetime):
+        if timestamp.tzinfo is not None:
+            timestamp = timestamp.astimezone(dt.UTC).replace(tzinfo=None)
+        return timestamp.strftime("%Y%m%d%H%M%S")
+    text = str(timestamp)
+    if text.isdigit():
+        return text[:14]
+    return iso_date_to_timestamp(text)
+
+
+def _no_proxy_opener() -> urllib.request.OpenerDirector:
+    # The replay server is local: never send these requests through $http_proxy.
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class ReplayServer:
+    """A running pywb ``wayback`` subprocess serving one archive."""
+
+    def __init__(
+        self,
+        layout: ArchiveLayout,
+        host: str,
+        port: int,
+        process: subprocess.Popen[bytes],
+        log_path: Path,
+        index_interval: float,
+    ) -> None:
+        self.layout = layout
+        self.host = host
+        self.port = port
+        self.process = process
+        self.log_path = log_path
+        self.base_url = f"http://{host}:{port}/"
+        self.url = f"{self.base_url}{COLLECTION}/"
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        if index_interval > 0:
+            self._watcher = threading.Thread(
+                target=self._watch,
+                args=(index_interval,),
+                name="govcrawl-replay-index",
+                daemon=True,
+            )
+            self._watcher.start()
+
+    def replay_url(self, url: str, timestamp: str | dt.datetime | None = None) -> str:
+        """``<server>/govcrawl/<14-digit ts>/<url>``; without a timestamp pywb picks the latest."""
+        ts = _timestamp14(timestamp)
+        return f"{self.url}{ts}/{url}" if ts else f"{self.url}{url}"
+
+    def _watch(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                index_archive(self.layout)
+            except Exception:  # keep serving; the next poll retries
+                logger.exception("updating the replay index failed")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        opener = _no_proxy_opener()
+        while True:
+            if not self.alive():
+                raise RuntimeError(
+                    f"pywb exited with code {self.process.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                with opener.open(self.base_url, timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"pywb did not answer on {self.base_url}:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=30)
+
+    def __enter__(self) -> ReplayServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    # pywb keeps running without serving when its bind fails, and the readiness probe would
+    # then talk to whoever holds the port: refuse up front.
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise RuntimeError(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc}; choose another --port"
+            ) from None
+
+
+def start_replay(
+    layout: ArchiveLayout | str | os.PathLike[str],
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    index_interval: float = 2.0,
+    timeout: float = 30.0,
+) -> ReplayServer:
+    """Prepare ARCHIVE/replay/, start pywb there and wait until it answers.
+
+    ``index_interval``: seconds between checks for newly sealed WARCs (0 disables the watcher).
+    Raises PywbNotFound when pywb is not installed, RuntimeError when it does not come up (for
+    instance because the port is taken; the message carries the end of ARCHIVE/replay/pywb.log).
+    """
+    layout = as_layout(layout)
+    wayback = pywb_executable()
+    _check_port_free(host, port)
+    work = prepare_collection(layout)
+    log_path = work / "pywb.log"
+    env = {k: v for k, v in os.environ.items() if k != "PYWB_CONFIG_FILE"}
+    env["PYTHONUNBUFFERED"] = "1"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [str(wayback), "--port", str(port), "--bind", host, "--threads", "8"],
+            cwd=work,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Own session: a terminal's Ctrl-C reaches govcrawl, which then stops pywb in order.
+            start_new_session=True,
+        )
+    server = ReplayServer(layout, host, port, process, log_path, index_interval)
+    server.wait_ready(timeout)
+    logger.info("pywb serving %s at %s (pid %d)", layout.root, server.url, process.pid)
+    return server
+
+
+def serve_forever(
+    layout: ArchiveLayout | str | os.PathLike[str],
+    port: int = 8080,
+    reports: Iterable[dict[str, Any]] = (),
+    *,
+    host: str = "127.0.0.1",
+    out: IO[str] | None = None,
+) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM); print the address and each report's URL.
+
+    Prints ``replaying ARCHIVE at URL`` and then, per report record (url, fetched, title),
+    ``<replay url>\\t<title>``. Raises RuntimeError if pywb dies on its own.
+    """
+    out = out or sys.stdout
+    server = start_replay(layout, host=host, port=port)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def _term(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, _term)
+    try:
+        print(f"replaying {server.layout.root} at {server.url}", file=out)
+        for report in reports:
+            if not report.get("url"):
+                continue
+            line = server.replay_url(report["url"], report.get("fetched") or report.get("ts"))
+            title = report.get("title") or ""
+            print(f"{line}\t{title}" if title else line, file=out)
+        out.flush()
+        code = server.process.wait()
+        raise RuntimeError(f"pywb exited with code {code}:\n{server.log_tail()}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        if previous is not None:
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGTERM, previous)

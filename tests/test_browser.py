@@ -1,0 +1,100 @@
+"""The replayed report page in headless Debian chromium: styles applied, counter filled by XHR.
+
+Replay is non-framed (see pipelines/replay.py), so the replay URL's DOM is the archived page's
+own DOM and ``--dump-dom`` shows what its scripts did. The fixture's article.js records, on
+``load``, the header's computed background colour, the banner image's natural width and the
+counter XHR's status as attributes of <html>.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pipelines import replay
+from tests import warcfixtures as fx
+from tests.test_replay import TS1, TS2, free_port, pywb_bin  # noqa: F401  (session fixture)
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="/usr/bin/chromium missing (apt-get install chromium)"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def server(pywb_bin, tmp_path_factory) -> Iterator[replay.ReplayServer]:  # noqa: F811
+    archive = fx.make_archive(tmp_path_factory.mktemp("browser") / "archive")
+    srv = replay.start_replay(archive.root, port=free_port(), index_interval=0)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-proxy-server",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--virtual-time-budget=5000",
+        *args,
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res
+
+
+@pytest.mark.parametrize(("ts", "clicks"), [(TS1, fx.CLICKS_CRAWL1), (TS2, fx.CLICKS_CRAWL2)])
+def test_dom_after_scripts_has_styles_image_and_click_count(server, tmp_path, ts, clicks):
+    dom = chromium(tmp_path, "--dump-dom", server.replay_url(fx.PAGE_URL, ts)).stdout
+    assert fx.BODY_MARKER in dom
+    # The counter XHR went through wombat to the archived JSON of that crawl.
+    assert f'<span id="hits">{clicks}</span>' in dom
+    assert 'data-counter-status="200"' in dom
+    # Stylesheet and image came from the archive (revisits resolved for TS2).
+    r, g, b = fx.HEADER_RGB
+    assert f'data-header-bg="rgb({r}, {g}, {b})"' in dom
+    assert 'data-banner-width="64"' in dom
+    assert 'id="govcrawl-replay-notice"' in dom
+
+
+def test_screenshot_shows_styled_header(server, tmp_path):
+    shot = tmp_path / "page.png"
+    chromium(
+        tmp_path,
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+        server.replay_url(fx.PAGE_URL, TS1),
+    )
+    assert shot.exists()
+    with Image.open(shot) as img:
+        rgb = img.convert("RGB")
+        width, height = rgb.size
+        assert width == 1280
+        # Inside the 120px header band, right of the site name: the stylesheet's red.
+        assert _close(rgb.getpixel((1000, 60)), fx.HEADER_RGB)
+        # Below it the page background is white (the rule applied to the header only).
+        assert _close(rgb.getpixel((1000, 400)), (255, 255, 255))
+        # The banner image (solid yellow PNG) was drawn inside the header.
+        header = [rgb.getpixel((x, y)) for x in range(0, 120) for y in range(0, 120)]
+        assert any(_close(p, fx.BANNER_RGB) for p in header)
+
+
+def _close(got: tuple[int, ...], want: tuple[int, ...], tol: int = 6) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(got[:3], want, strict=True))
