@@ -108,6 +108,8 @@ def run_crawl(
         finally:
             index.close()
         settings.set("GOVCRAWL_ARCHIVE_DIR", str(layout.root), priority="cmdline")
+        # This process holds the archive lock already; the WARC stage must not take it again.
+        settings.set("GOVCRAWL_ARCHIVE_LOCK", False, priority="cmdline")
         settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
         if max_pages:
             settings.set("CLOSESPIDER_PAGECOUNT", max_pages, priority="cmdline")
@@ -126,7 +128,7 @@ def run_crawl(
 
         started = time.monotonic()
         started_at = datetime.now(UTC)
-        process = CrawlerProcess(settings, install_root_handler=True)
+        process = CrawlerProcess(settings)
         crawler = process.create_crawler("portal")
         try:
             process.crawl(crawler, seeds=seeds)

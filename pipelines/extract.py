@@ -22,6 +22,10 @@ from crawler.parsing.text import extract_text
 
 logger = logging.getLogger(__name__)
 
+# A page with less clean text than this that links one document is a landing page for it.
+LANDING_PAGE_CHARS = 300
+DOCUMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps")
+
 
 def extract_report(url: str, html: str, attachments: list[dict[str, Any]]) -> dict[str, Any]:
     """Pure: text, tables and attachment summaries of one report (runs in a worker process)."""
@@ -46,10 +50,24 @@ def extract_report(url: str, html: str, attachments: list[dict[str, Any]]) -> di
             if tables is not None:
                 tables_from = att["url"]
         summaries.append(summary)
-    if len(text) < 200 and attachment_texts:
-        # A page that only wraps its attachment: the attachment is the report's text.
-        text = "\n\n".join(t for t in [text, *attachment_texts] if t)
-    return {"text": text, "tables": tables, "tables_from": tables_from, "attachments": summaries}
+    report_attachment = None
+    documents = [
+        (summary, att_text)
+        for summary, att_text in zip(
+            [x for x in summaries if "text_chars" in x], attachment_texts, strict=True
+        )
+        if urlsplit(summary["url"]).path.lower().endswith(DOCUMENT_EXTENSIONS)
+    ]
+    if len(text) < LANDING_PAGE_CHARS and len(documents) == 1:
+        # A landing page that only wraps one document: the document is the report.
+        report_attachment, text = documents[0][0]["url"], documents[0][1]
+    return {
+        "text": text,
+        "tables": tables,
+        "tables_from": tables_from,
+        "attachments": summaries,
+        "report_attachment": report_attachment,
+    }
 
 
 class ExtractPipeline:
@@ -85,10 +103,15 @@ class ExtractPipeline:
             logger.exception("extraction failed for %s", item.url)
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value("govcrawl/extract/failed")
-            result = {"text": "", "tables": None, "tables_from": None, "attachments": []}
+            result = {"text": "", "tables": None, "tables_from": None, "attachments": [], "report_attachment": None}
         item.text = result["text"]
         item.tables = result["tables"]
         item.extra["tables_from"] = result["tables_from"]
         captures = {a["url"]: a.get("capture") for a in item.attachments}
         item.attachments = [dict(s, capture=captures.get(s["url"])) for s in result["attachments"]]
+        if result.get("report_attachment"):
+            doc = result["report_attachment"]
+            item.extra["landing_url"] = item.url
+            item.url, item.capture = doc, captures.get(doc)
+            item.attachments = [a for a in item.attachments if a["url"] != doc]
         return item

@@ -201,8 +201,10 @@ def is_widget_line(line: str) -> bool:
     return bool(_WIDGET.match(line)) and _WIDGET_WORD.search(line) is not None
 
 
-def _published_from_lines(lines: list[str], compiled: _Compiled) -> tuple[str, str] | None:
+def _published_candidates(lines: list[str], compiled: _Compiled) -> list[tuple[str, str]]:
+    """Every publication date the page prints, best first (metadata lines, then any line)."""
     meta_lines = [line for line in lines if _is_meta_line(line, compiled)]
+    found: list[tuple[str, str]] = []
     for group, regexes in (
         (meta_lines, (compiled.published, compiled.generic)),
         (lines, (compiled.published,)),
@@ -215,8 +217,27 @@ def _published_from_lines(lines: list[str], compiled: _Compiled) -> tuple[str, s
                     if iso:
                         date = _DATE.search(line, match.start("y"))
                         raw = date.group().strip() if date else match.group().strip()
-                        return iso, raw
-    return None
+                        found.append((iso, raw))
+        if found:
+            break
+    return found
+
+
+def _most_precise(candidates: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The first candidate, or a later one printing the same day with a time of day.
+
+    Header tables often print only the date (发布日期 | 2024-01-30) while the byline or a meta tag
+    prints the same day with its time; the time is worth keeping.
+    """
+    if not candidates:
+        return None
+    first = candidates[0]
+    if not first[0][11:19] == "00:00:00":
+        return first
+    for iso, raw in candidates[1:]:
+        if iso[:10] == first[0][:10] and iso[11:19] != "00:00:00":
+            return iso, raw
+    return first
 
 
 def _published_from_meta(tree: etree._Element, labels: MetadataLabels) -> tuple[str, str] | None:
@@ -362,9 +383,11 @@ def parse_metadata(html: str, url: str, labels: MetadataLabels | None = None) ->
     body = tree.find("body")
     lines = dom.render_lines(body if body is not None else tree)
     source = _source(lines, compiled)
-    found = _published_from_lines(lines, compiled) or _published_from_meta(
-        tree, labels or MetadataLabels()
-    )
+    candidates = _published_candidates(lines, compiled)
+    from_meta = _published_from_meta(tree, labels or MetadataLabels())
+    if from_meta:
+        candidates.append(from_meta)
+    found = _most_precise(candidates)
     published, raw = found if found else (None, None)
     title = _title(tree, lines, compiled)
     logger.debug("metadata of %s: %r %r %r", url, title, source, published)

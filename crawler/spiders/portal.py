@@ -143,7 +143,7 @@ class PortalSpider(scrapy.Spider):
                 yield self._page_request(url, ITEM, priority=10)
             elif role in (HOME, NAV) and _contains(text, profile.nav_keywords) and nav_depth < MAX_NAV_DEPTH:
                 yield self._page_request(url, NAV, priority=5, nav_depth=nav_depth + 1)
-            elif role == HOME and target.hostname != here.hostname and target.path in ("", "/"):
+            elif role == HOME and target.hostname != here.hostname and _looks_like_home(target.path):
                 yield self._page_request(url, HOME, priority=8)  # a department sub-site in scope
 
     def _looks_like_list(self, page: TextResponse, profile: SiteProfile) -> bool:
@@ -190,9 +190,10 @@ class PortalSpider(scrapy.Spider):
         if endpoint is None:
             return
         text, _ = decode_body(response.body, response.headers.get(b"Content-Type", b"").decode("latin-1"))
+        endpoint_path = urlsplit(response.url).path
         for href in re.findall(endpoint.link_pattern, text):
             url = self.scope.clean(urljoin(response.url, href), profile)
-            if url:
+            if url and urlsplit(url).path != endpoint_path:  # not the endpoint's own "next" link
                 yield self._page_request(url, ITEM, priority=10)
         if first:
             m = re.search(endpoint.total_pages, text)
@@ -226,8 +227,7 @@ class PortalSpider(scrapy.Spider):
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         if response.status != 200:
             return
-        for url in sitemap_urls_from_robots(response.text if isinstance(response, TextResponse) else
-                                            response.body.decode("utf-8", "replace"), base_url=response.url):
+        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
             yield scrapy.Request(url, callback=self.parse_sitemap, meta={"trap_exempt": True}, priority=15)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
@@ -379,6 +379,12 @@ def _matches(url: str, patterns: Iterable[str]) -> bool:
 def _has_extension(path: str, extensions: Iterable[str]) -> bool:
     lower = path.lower()
     return any(lower.endswith(ext) for ext in extensions)
+
+
+def _looks_like_home(path: str) -> bool:
+    """``/``, ``/mzj/``, ``/mzj/index.html``: the front page of a site."""
+    folder, _, name = path.rpartition("/")
+    return folder.count("/") <= 1 and (not name or name.split(".")[0] in ("index", "default", "main"))
 
 
 def _below(path: str, base: str) -> bool:
