@@ -52,7 +52,9 @@ def _read_seeds(args: argparse.Namespace) -> list[str]:
             text = Path(args.seeds_file).read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read seeds file: {exc}") from None
-        seeds += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        seeds += [
+            ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+        ]
     return [_check_url(s) for s in seeds]
 
 
@@ -156,7 +158,9 @@ def _refresh_cdxj(layout: Any) -> None:
 
     try:
         index_archive(layout)
-    except Exception:  # the crawl's captures are safe; the index can be rebuilt with `govcrawl index`
+    except (
+        Exception
+    ):  # the crawl's captures are safe; the index can be rebuilt with `govcrawl index`
         logger.exception("could not update the CDXJ index")
 
 
@@ -185,9 +189,12 @@ def _summary(
         "revisits": n("govcrawl/warc/revisits"),
         "bytes": n("govcrawl/warc/bytes"),
         "errors": n("log_count/ERROR"),
-        "http_errors": {k.rsplit("/", 1)[-1]: v for k, v in stats.items()
-                        if k.startswith("downloader/response_status_count/4")
-                        or k.startswith("downloader/response_status_count/5")},
+        "http_errors": {
+            k.rsplit("/", 1)[-1]: v
+            for k, v in stats.items()
+            if k.startswith("downloader/response_status_count/4")
+            or k.startswith("downloader/response_status_count/5")
+        },
         "traps_dropped": n("govcrawl/traps/dropped"),
         "robots_forbidden": n("robotstxt/forbidden"),
         "recovered": getattr(recovery, "as_dict", lambda: {})() if recovery is not None else {},
@@ -209,7 +216,8 @@ def _summary_line(summary: dict[str, Any]) -> str:
     return (
         f"govcrawl: {summary['pages']} pages, reports {r['new']} new / {r['changed']} changed / "
         f"{r['unchanged']} unchanged / {r['gone']} gone, {summary['bytes']} bytes archived, "
-        f"{summary['errors']} errors, {summary['duration_seconds']:.1f}s ({summary['finish_reason']})"
+        f"{summary['errors']} errors, {summary['duration_seconds']:.1f}s "
+        f"({summary['finish_reason']})"
     )
 
 
@@ -257,8 +265,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.reports import read_reports
 
     layout_reports = read_reports(Path(args.archive) / "reports.jsonl")
-    for rec in sorted(layout_reports.values(), key=lambda r: (r.get("agency") or "", r.get("year") or 0)):
-        print(f"  {rec.get('year')}  {rec.get('agency')}  {rec.get('published')}  clicks={rec.get('clicks')}  {rec['url']}")
+    for rec in sorted(
+        layout_reports.values(), key=lambda r: (r.get("agency") or "", r.get("year") or 0)
+    ):
+        print(
+            f"  {rec.get('year')}  {rec.get('agency')}  {rec.get('published')}  "
+            f"clicks={rec.get('clicks')}  {rec['url']}"
+        )
     print(f"govcrawl: {len(layout_reports)} reports in {Path(args.archive) / 'reports.jsonl'}")
     return code
 
@@ -377,7 +390,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     store_uri = args.store or os.environ.get("GOVCRAWL_STORE")
     if not store_uri:
         return _fail(EXIT_USAGE, "sync needs --store s3://bucket/prefix (or GOVCRAWL_STORE)")
-    report = sync_archive(ArchiveLayout(Path(args.archive)), open_store(store_uri, endpoint_url=args.endpoint_url))
+    report = sync_archive(
+        ArchiveLayout(Path(args.archive)), open_store(store_uri, endpoint_url=args.endpoint_url)
+    )
     print(f"govcrawl: {report.uploaded} uploaded, {report.failed} failed, {report.bytes} bytes")
     return EXIT_OK if report.failed == 0 else EXIT_CRAWL_FAILED
 
@@ -391,12 +406,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     crawl = sub.add_parser("crawl", help="crawl portals into an archive (incremental)")
     crawl.add_argument("seeds", nargs="*", metavar="SEED_URL")
-    crawl.add_argument("--seeds", dest="seeds_file", metavar="FILE", help="file with one seed URL a line")
+    crawl.add_argument(
+        "--seeds", dest="seeds_file", metavar="FILE", help="file with one seed URL a line"
+    )
     crawl.add_argument("--archive", default="archive", help="archive folder (default ./archive)")
     crawl.add_argument("--max-pages", type=int, help="stop after this many responses")
     crawl.add_argument("--store", help="s3://bucket/prefix to upload sealed files to")
     crawl.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS_ENDPOINT_URL)")
-    crawl.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="Scrapy setting")
+    crawl.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="Scrapy setting"
+    )
     crawl.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     crawl.set_defaults(func=cmd_crawl)
 
@@ -409,7 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="export report records")
     export.add_argument("--archive", default="archive")
     export.add_argument("--format", choices=["jsonl", "csv", "parquet"], default="jsonl")
-    export.add_argument("-o", "--output", help="output file (default: standard output; jsonl/csv only)")
+    export.add_argument(
+        "-o", "--output", help="output file (default: standard output; jsonl/csv only)"
+    )
     export.set_defaults(func=cmd_export)
 
     history = sub.add_parser("history", help="captures of one URL, oldest first")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,10 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
         "counter_url": item.counter_url,
         "attachments": [
             {k: v for k, v in a.items() if k != "capture"}
-            | {"warc": a["capture"].warc if a.get("capture") else None,
-               "offset": a["capture"].offset if a.get("capture") else None}
+            | {
+                "warc": a["capture"].warc if a.get("capture") else None,
+                "offset": a["capture"].offset if a.get("capture") else None,
+            }
             for a in item.attachments
         ],
         "tables": item.tables,
@@ -67,6 +69,22 @@ def read_reports(path: Path) -> dict[str, dict[str, Any]]:
     return records
 
 
+def read_journal(path: Path) -> dict[str, dict[str, Any]]:
+    """Records a killed crawl appended before it could write reports.jsonl (a torn last line is
+    skipped: its capture is re-recorded by the next crawl)."""
+    records: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(rec, dict) and "url" in rec:
+                    records[rec["url"]] = rec
+    return records
+
+
 def write_reports(path: Path, records: dict[str, dict[str, Any]]) -> None:
     """Write sorted by URL to a temporary name and rename, so readers never see half a file."""
     tmp = path.with_name(path.name + ".tmp")
@@ -78,6 +96,39 @@ def write_reports(path: Path, records: dict[str, dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
+_VARIANT_WORDS = re.compile(r"[（(]?(图片版|图文版|超链版|文字版|PDF版|pdf版|全文)[）)]?|\s+")
+
+
+def unify_groups(records: dict[str, dict[str, Any]]) -> None:
+    """Copies of one report share a group: same text (MinHash groups from the dedupe stage) or,
+    for copies with no text to compare (图片版 scans), the same agency, year and title once
+    variant words are dropped."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for url, rec in records.items():
+        keys = [f"url:{url}"]
+        if rec.get("group") is not None:
+            keys.append(f"fp:{rec['group']}")
+        title = _VARIANT_WORDS.sub("", rec.get("title") or "")
+        if title and rec.get("year") and rec.get("agency"):
+            keys.append(f"title:{rec['agency']}|{rec['year']}|{title}")
+        for key in keys[1:]:
+            parent[find(key)] = find(keys[0])
+    labels: dict[str, list[int]] = {}
+    for url, rec in records.items():
+        if rec.get("group") is not None:
+            labels.setdefault(find(f"url:{url}"), []).append(int(rec["group"]))
+    for url, rec in records.items():
+        ids = labels.get(find(f"url:{url}"))
+        rec["group"] = str(min(ids)) if ids else None
+
+
 class ReportRecordPipeline:
     def __init__(self, crawler: Crawler, layout: ArchiveLayout, index_target: str | Path) -> None:
         self.crawler = crawler
@@ -86,6 +137,9 @@ class ReportRecordPipeline:
         self.index: CaptureIndex | None = None
         self.previous: dict[str, dict[str, Any]] = {}
         self.current: dict[str, dict[str, Any]] = {}
+        self.journal_path = layout.root / "reports.journal.jsonl"
+        self.journal: Any = None
+        self.interrupted: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReportRecordPipeline:
@@ -98,6 +152,10 @@ class ReportRecordPipeline:
     def open_spider(self) -> None:
         self.index = CaptureIndex.open(self.index_target)
         self.previous = read_reports(self.layout.reports_jsonl)
+        # A crawl killed before its end left its records in the journal: they count as earlier.
+        self.interrupted = read_journal(self.journal_path)
+        self.previous.update(self.interrupted)
+        self.journal = self.journal_path.open("a", encoding="utf-8")
 
     def _warc(self) -> Any:
         from pipelines.warc import WarcArchiveExtension
@@ -139,10 +197,19 @@ class ReportRecordPipeline:
                         "year": item.year,
                     },
                 )
-                if item.text:
+                if item.text and cap.record_type == "response":
+                    # A revisit's text is its original's, already stored next to that original.
                     warc.write_text_conversion(cap, item.text)
-        record = report_record(item, group)
+        record = report_record(item, None if group is None else str(group))
+        if item.url not in self.previous and record["status"] is not None:
+            # Status speaks of the report: first recorded now is new, whatever errors came before.
+            record["status"] = "new"
+        elif record["status"] == "unchanged" and item.url in self.interrupted:
+            # Resuming a killed crawl: what it found then is what this crawl found.
+            record["status"] = self.interrupted[item.url]["status"]
         self.current[item.url] = record
+        self.journal.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.journal.flush()
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"govcrawl/reports/{record['status'] or 'unknown'}")
         return item
@@ -158,17 +225,13 @@ class ReportRecordPipeline:
             gone = last is not None and last.http_status in GONE_STATUSES
             merged[url] = dict(old, status="gone" if gone else "unchanged")
         merged.update(self.current)
+        unify_groups(merged)
         write_reports(self.layout.reports_jsonl, merged)
+        self.journal.close()
+        self.journal_path.unlink(missing_ok=True)
         assert self.crawler.stats is not None
         self.crawler.stats.set_value(
             "govcrawl/reports/gone", sum(1 for r in merged.values() if r["status"] == "gone")
         )
         self.index.close()
         self.index = None
-
-
-def record_to_json(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False)
-
-
-__all__ = ["ReportRecordPipeline", "report_record", "read_reports", "write_reports", "asdict"]

@@ -50,6 +50,8 @@ class Replica:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def start_replica(tmp: Path, round: int = 1, scale: int = 1) -> Replica:

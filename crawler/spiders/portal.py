@@ -51,11 +51,15 @@ class PortalSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.profiles = ProfileRegistry.load(profiles_dir and __import__("pathlib").Path(profiles_dir))
+        self.profiles = ProfileRegistry.load(
+            profiles_dir and __import__("pathlib").Path(profiles_dir)
+        )
         seed_list = _split_seeds(seeds)
         if seeds_file:
             with open(seeds_file, encoding="utf-8") as fh:
-                seed_list += [line.strip() for line in fh if line.strip() and not line.startswith("#")]
+                seed_list += [
+                    line.strip() for line in fh if line.strip() and not line.startswith("#")
+                ]
         if not seed_list:
             seed_list = self.profiles.default_seeds()
         for seed in seed_list:
@@ -107,18 +111,22 @@ class PortalSpider(scrapy.Spider):
     def _html(self, response: Response) -> str | None:
         """Decoded HTML of a response, or None for bodies that are not HTML."""
         body = response.body
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         if response.status == 304:
+            # The WARC stage put the archived original's payload and type in meta.
             body = response.meta.get("original_payload", b"")
+            ctype = response.meta.get("original_content_type") or ctype
             if not body:
                 logger.warning("304 for %s without an archived original", response.url)
                 return None
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         if ctype and not any(t in ctype.lower() for t in ("html", "xml", "text/plain")):
             return None
         text, _encoding = decode_body(body, ctype)
         return text
 
-    def _follow(self, page: TextResponse, role: str, profile: SiteProfile, nav_depth: int) -> Iterator[Any]:
+    def _follow(
+        self, page: TextResponse, role: str, profile: SiteProfile, nav_depth: int
+    ) -> Iterator[Any]:
         here = urlsplit(page.url)
         is_list = role in (COLUMN, ITEM) and self._looks_like_list(page, profile)
         if role == ITEM and not is_list:
@@ -139,11 +147,19 @@ class PortalSpider(scrapy.Spider):
                 yield self._page_request(url, COLUMN, priority=30)
             elif looks_like_report_link(text, url) or _contains(text, profile.report_link_keywords):
                 yield self._page_request(url, ITEM, priority=20)
-            elif is_list and (_matches(url, profile.article_url_patterns) or _below(target.path, here.path)):
+            elif is_list and (
+                _matches(url, profile.article_url_patterns) or _below(target.path, here.path)
+            ):
                 yield self._page_request(url, ITEM, priority=10)
-            elif role in (HOME, NAV) and _contains(text, profile.nav_keywords) and nav_depth < MAX_NAV_DEPTH:
+            elif (
+                role in (HOME, NAV)
+                and _contains(text, profile.nav_keywords)
+                and nav_depth < MAX_NAV_DEPTH
+            ):
                 yield self._page_request(url, NAV, priority=5, nav_depth=nav_depth + 1)
-            elif role == HOME and target.hostname != here.hostname and _looks_like_home(target.path):
+            elif (
+                role == HOME and target.hostname != here.hostname and _looks_like_home(target.path)
+            ):
                 yield self._page_request(url, HOME, priority=8)  # a department sub-site in scope
 
     def _looks_like_list(self, page: TextResponse, profile: SiteProfile) -> bool:
@@ -153,7 +169,9 @@ class PortalSpider(scrapy.Spider):
         if any(t in html for t in profile.next_page_texts) or "dataproxy.jsp" in html:
             return True
         article_links = sum(
-            1 for link in _LINKS.extract_links(page) if _matches(link.url, profile.article_url_patterns)
+            1
+            for link in _LINKS.extract_links(page)
+            if _matches(link.url, profile.article_url_patterns)
         )
         return article_links >= 3
 
@@ -163,7 +181,9 @@ class PortalSpider(scrapy.Spider):
             for m in re.finditer(pattern, html):
                 total, stem, ext = int(m["total"]), m["stem"], m["ext"]
                 for n in range(1, min(total, 500)):
-                    yield self._page_request(urljoin(page.url, f"{stem}_{n}.{ext}"), COLUMN, priority=25)
+                    yield self._page_request(
+                        urljoin(page.url, f"{stem}_{n}.{ext}"), COLUMN, priority=25
+                    )
         for endpoint in profile.list_endpoints:
             m = re.search(endpoint.detect, html)
             if m:
@@ -189,7 +209,9 @@ class PortalSpider(scrapy.Spider):
         endpoint = next((e for e in profile.list_endpoints if e.url_template == template), None)
         if endpoint is None:
             return
-        text, _ = decode_body(response.body, response.headers.get(b"Content-Type", b"").decode("latin-1"))
+        text, _ = decode_body(
+            response.body, response.headers.get(b"Content-Type", b"").decode("latin-1")
+        )
         endpoint_path = urlsplit(response.url).path
         for href in re.findall(endpoint.link_pattern, text):
             url = self.scope.clean(urljoin(response.url, href), profile)
@@ -228,7 +250,9 @@ class PortalSpider(scrapy.Spider):
         if response.status != 200:
             return
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-            yield scrapy.Request(url, callback=self.parse_sitemap, meta={"trap_exempt": True}, priority=15)
+            yield scrapy.Request(
+                url, callback=self.parse_sitemap, meta={"trap_exempt": True}, priority=15
+            )
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
@@ -283,7 +307,9 @@ class PortalSpider(scrapy.Spider):
             priority=60,
         )
 
-    def parse_counter(self, response: Response, item: ReportItem, steps: list[tuple[str, str]]) -> Iterator[Any]:
+    def parse_counter(
+        self, response: Response, item: ReportItem, steps: list[tuple[str, str]]
+    ) -> Iterator[Any]:
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         text, _ = decode_body(response.body, ctype)
         item.clicks = parse_counter_response(text, ctype)
@@ -291,14 +317,17 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("govcrawl/counters/unreadable")
         yield from self._next_step(item, steps)
 
-    def parse_attachment(self, response: Response, item: ReportItem, steps: list[tuple[str, str]]) -> Iterator[Any]:
+    def parse_attachment(
+        self, response: Response, item: ReportItem, steps: list[tuple[str, str]]
+    ) -> Iterator[Any]:
         body = response.body
         if response.status == 304:
             body = response.meta.get("original_payload", b"")
         item.attachments.append(
             {
                 "url": response.url,
-                "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1") or None,
+                "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1")
+                or None,
                 "body": body,
                 "capture": response.meta.get("capture"),
             }
@@ -307,7 +336,9 @@ class PortalSpider(scrapy.Spider):
 
     def step_failed(self, failure: Any) -> Iterator[Any]:
         request = failure.request
-        logger.warning("%s step failed for %s: %s", request.meta.get("step"), request.url, failure.value)
+        logger.warning(
+            "%s step failed for %s: %s", request.meta.get("step"), request.url, failure.value
+        )
         self.crawler.stats.inc_value(f"govcrawl/{request.meta.get('step', 'step')}/failed")
         yield from self._next_step(request.cb_kwargs["item"], request.cb_kwargs["steps"])
 
@@ -322,15 +353,23 @@ class PortalSpider(scrapy.Spider):
 
     def parse_attachment_report(self, response: Response, title: str) -> Iterator[Any]:
         """A report published only as an attachment linked straight from a list."""
-        item = ReportItem(url=response.url, html="", title=title, capture=response.meta.get("capture"))
-        verdict = classify_page(f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>",
-                                response.url, None)
+        item = ReportItem(
+            url=response.url, html="", title=title, capture=response.meta.get("capture")
+        )
+        verdict = classify_page(
+            f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>",
+            response.url,
+            None,
+        )
         item.year, item.agency = verdict.year, verdict.agency
         item.attachments.append(
             {
                 "url": response.url,
-                "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1") or None,
-                "body": response.body if response.status != 304 else response.meta.get("original_payload", b""),
+                "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1")
+                or None,
+                "body": response.body
+                if response.status != 304
+                else response.meta.get("original_payload", b""),
                 "capture": response.meta.get("capture"),
             }
         )
@@ -347,8 +386,14 @@ class PortalSpider(scrapy.Spider):
             'link[rel~="icon"]::attr(href)'
         ).getall():
             url = urljoin(page.url, src.strip())
-            if urlsplit(url).scheme in ("http", "https") and self.scope.in_scope(url) and "count" not in url:
-                yield scrapy.Request(url, callback=self.parse_requisite, meta={"requisite": True}, priority=-10)
+            if (
+                urlsplit(url).scheme in ("http", "https")
+                and self.scope.in_scope(url)
+                and "count" not in url
+            ):
+                yield scrapy.Request(
+                    url, callback=self.parse_requisite, meta={"requisite": True}, priority=-10
+                )
 
     def parse_requisite(self, response: Response) -> None:
         """Archived by the WARC stage; nothing to extract."""
@@ -356,8 +401,12 @@ class PortalSpider(scrapy.Spider):
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _page_request(self, url: str, role: str, priority: int = 0, nav_depth: int = 0) -> scrapy.Request:
-        return scrapy.Request(url, callback=self.parse, meta={"role": role, "nav_depth": nav_depth}, priority=priority)
+    def _page_request(
+        self, url: str, role: str, priority: int = 0, nav_depth: int = 0
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=self.parse, meta={"role": role, "nav_depth": nav_depth}, priority=priority
+        )
 
 
 def _split_seeds(seeds: str | Iterable[str] | None) -> list[str]:
@@ -384,7 +433,9 @@ def _has_extension(path: str, extensions: Iterable[str]) -> bool:
 def _looks_like_home(path: str) -> bool:
     """``/``, ``/mzj/``, ``/mzj/index.html``: the front page of a site."""
     folder, _, name = path.rpartition("/")
-    return folder.count("/") <= 1 and (not name or name.split(".")[0] in ("index", "default", "main"))
+    return folder.count("/") <= 1 and (
+        not name or name.split(".")[0] in ("index", "default", "main")
+    )
 
 
 def _below(path: str, base: str) -> bool:
