@@ -70,6 +70,15 @@ class PortalSpider(scrapy.Spider):
         self.scope = Scope.for_seeds(seed_list, self.profiles)
         self.allowed_domains = sorted(self.scope.domains)
         self._robots_requested: set[str] = set()
+        # Whole-site mode (benchmarks, broad archiving): every in-scope link, not only the way
+        # to the report columns. Set by from_crawler from GOVCRAWL_FOLLOW_ALL.
+        self.follow_all = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.follow_all = crawler.settings.getbool("GOVCRAWL_FOLLOW_ALL", False)
+        return spider
 
     # -- start ------------------------------------------------------------------------------
 
@@ -129,7 +138,7 @@ class PortalSpider(scrapy.Spider):
     ) -> Iterator[Any]:
         here = urlsplit(page.url)
         is_list = role in (COLUMN, ITEM) and self._looks_like_list(page, profile)
-        if role == ITEM and not is_list:
+        if role == ITEM and not is_list and not self.follow_all:
             return  # an ordinary article: nothing below it is worth walking
         if is_list:
             yield from self._pagination(page, profile)
@@ -161,6 +170,8 @@ class PortalSpider(scrapy.Spider):
                 role == HOME and target.hostname != here.hostname and _looks_like_home(target.path)
             ):
                 yield self._page_request(url, HOME, priority=8)  # a department sub-site in scope
+            elif self.follow_all:
+                yield self._page_request(url, ITEM, priority=0)
 
     def _looks_like_list(self, page: TextResponse, profile: SiteProfile) -> bool:
         html = page.text
