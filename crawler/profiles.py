@@ -116,7 +116,12 @@ def _build_nested(cls: type, raw: Any, where: str) -> Any:
         raise ProfileError(f"{where}: {exc}") from None
     for f in fields(cls):
         value = getattr(obj, f.name)
-        if isinstance(value, str) and f.name in {"id_pattern", "detect", "total_pages", "link_pattern"}:
+        if isinstance(value, str) and f.name in {
+            "id_pattern",
+            "detect",
+            "total_pages",
+            "link_pattern",
+        }:
             _check_regex(value, f"{where}.{f.name}")
         if isinstance(value, str) and not value and f.name != "description":
             raise ProfileError(f"{where}.{f.name}: empty")
@@ -141,11 +146,15 @@ def _validate(data: dict[str, Any], source: str, base: dict[str, Any] | None) ->
                 _check_regex(pattern, f"{source}: {key}")
         merged[key] = tuple(value)
     merged["counters"] = tuple(
-        c if isinstance(c, CounterRuleSpec) else _build_nested(CounterRuleSpec, c, f"{source}: counters")
+        c
+        if isinstance(c, CounterRuleSpec)
+        else _build_nested(CounterRuleSpec, c, f"{source}: counters")
         for c in merged.get("counters", ())
     )
     merged["list_endpoints"] = tuple(
-        e if isinstance(e, ListEndpoint) else _build_nested(ListEndpoint, e, f"{source}: list_endpoints")
+        e
+        if isinstance(e, ListEndpoint)
+        else _build_nested(ListEndpoint, e, f"{source}: list_endpoints")
         for e in merged.get("list_endpoints", ())
     )
     if "name" not in data:

@@ -51,7 +51,9 @@ class Scope:
         for pattern in profile.session_id_patterns:
             url = re.sub(pattern, "", url)
         if profile.session_query_params and parts.query:
-            url = url_query_cleaner(url, profile.session_query_params, remove=True, keep_fragments=False)
+            url = url_query_cleaner(
+                url, profile.session_query_params, remove=True, keep_fragments=False
+            )
         if len(url) > profile.max_url_length:
             return None
         if any(re.search(p, url) for p in profile.skip_url_patterns):

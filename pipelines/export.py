@@ -18,8 +18,22 @@ from crawler.parsing.tables import TABLE_CELL_NAMES, flatten_tables
 from pipelines.reports import read_reports
 
 SCALAR_FIELDS = [
-    "schema_version", "url", "title", "agency", "source", "year", "published", "clicks",
-    "fetched", "digest", "warc", "offset", "status", "group", "counter_url", "tables_from",
+    "schema_version",
+    "url",
+    "title",
+    "agency",
+    "source",
+    "year",
+    "published",
+    "clicks",
+    "fetched",
+    "digest",
+    "warc",
+    "offset",
+    "status",
+    "group",
+    "counter_url",
+    "tables_from",
 ]
 
 

@@ -16,7 +16,11 @@ from urllib.parse import urlsplit
 from scrapy.crawler import Crawler
 
 from crawler.items import ReportItem
-from crawler.parsing.attachments import AttachmentError, UnsupportedAttachment, extract_attachment_text
+from crawler.parsing.attachments import (
+    AttachmentError,
+    UnsupportedAttachment,
+    extract_attachment_text,
+)
 from crawler.parsing.tables import parse_tables
 from crawler.parsing.text import extract_text
 
@@ -103,7 +107,13 @@ class ExtractPipeline:
             logger.exception("extraction failed for %s", item.url)
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value("govcrawl/extract/failed")
-            result = {"text": "", "tables": None, "tables_from": None, "attachments": [], "report_attachment": None}
+            result = {
+                "text": "",
+                "tables": None,
+                "tables_from": None,
+                "attachments": [],
+                "report_attachment": None,
+            }
         item.text = result["text"]
         item.tables = result["tables"]
         item.extra["tables_from"] = result["tables_from"]

@@ -4,8 +4,8 @@ replica's ground truth (replica/expected.py)."""
 from __future__ import annotations
 
 import gzip
-import re
 import hashlib
+import re
 import subprocess
 import sys
 from base64 import b32encode
@@ -126,7 +126,11 @@ def test_gzip_bodies_stored_compressed_with_verified_digests(crawl_round1: Crawl
     seen = 0
     for _, record in _records(crawl_round1.archive):
         uri = record.rec_headers.get_header("WARC-Target-URI")
-        if record.rec_type != "response" or uri not in gzip_urls or record.http_headers.get_statuscode() != "200":
+        if (
+            record.rec_type != "response"
+            or uri not in gzip_urls
+            or record.http_headers.get_statuscode() != "200"
+        ):
             continue
         assert record.http_headers.get_header("Content-Encoding") == "gzip"
         raw = record.raw_stream.read()
@@ -149,12 +153,18 @@ def test_traps_bounded(crawl_round1: CrawlResult) -> None:
     bound = ProfileRegistry.load().for_host("www.xam.gov.cn").max_query_variants_per_path
     fetched = _fetched_urls(crawl_round1.replica)
     for trap in expected.trap_info():
-        hits = [u for u in fetched if u.startswith(trap["prefix"]) and re.search(trap.get("pattern", ""), u)]
+        hits = [
+            u
+            for u in fetched
+            if u.startswith(trap["prefix"]) and re.search(trap.get("pattern", ""), u)
+        ]
         assert len(hits) <= bound, (trap["name"], len(hits))
     assert not [u for u in fetched if ";jsessionid=" in u.lower()]
 
 
-def test_hit_adding_counters_avoided_where_a_read_only_one_exists(crawl_round1: CrawlResult) -> None:
+def test_hit_adding_counters_avoided_where_a_read_only_one_exists(
+    crawl_round1: CrawlResult,
+) -> None:
     fetched = _fetched_urls(crawl_round1.replica)
     counts = {u: fetched.count(u) for u in expected.hit_adding_urls()}
     read_only_exists = {u: n for u, n in counts.items() if "visit.jsp" in u}

@@ -40,7 +40,11 @@ class TrapGuardMiddleware:
             reason = "repeated path segments"
         elif parts.query:
             profiles = getattr(self.crawler.spider, "profiles", None)
-            limit = profiles.for_host(parts.hostname or "").max_query_variants_per_path if profiles else 20
+            limit = (
+                profiles.for_host(parts.hostname or "").max_query_variants_per_path
+                if profiles
+                else 20
+            )
             seen = self._variants.setdefault((parts.netloc, parts.path), set())
             key = hash(parts.query)
             if key not in seen:
