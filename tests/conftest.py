@@ -113,6 +113,8 @@ class CrawlResult:
     replica: Replica
     proc: subprocess.CompletedProcess[str]
 
+    round1_warcs: frozenset[str] = frozenset()
+
     def reports(self) -> dict[str, dict]:
         path = self.archive / "reports.jsonl"
         with path.open(encoding="utf-8") as fh:
@@ -138,3 +140,25 @@ def crawl_round1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrawlResu
         f"crawl failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-5000:]}"
     )
     yield CrawlResult(archive, replica, proc)
+
+
+# Later crawls recheck everything at once (the defaults wait days before refetching articles).
+RECHECK_ALL = ["--set", "GOVCRAWL_REVISIT_INTERVAL=0", "--set", "GOVCRAWL_REPORT_RECHECK=0"]
+
+
+@pytest.fixture(scope="session")
+def crawl_round2(
+    crawl_round1: CrawlResult, tmp_path_factory: pytest.TempPathFactory
+) -> CrawlResult:
+    """A copy of round 1's archive crawled again after the portal changed (replica round 2)."""
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("crawl2")
+    archive = tmp / "archive"
+    shutil.copytree(crawl_round1.archive, archive)
+    before = frozenset(p.name for p in (archive / "warc").glob("*.warc.gz"))
+    replica = start_replica(tmp, round=2)
+    proc = run_govcrawl(["crawl", "--archive", str(archive), *FAST, *RECHECK_ALL], replica.url)
+    replica.stop()
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return CrawlResult(archive, replica, proc, before)

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 HOME, NAV, COLUMN, ITEM = "home", "nav", "column", "item"
 MAX_NAV_DEPTH = 3
 
+_CSS_URL = re.compile(r"""url\(\s*([^)]+?)\s*\)|@import\s+["']([^"']+)["']""")
 _LINKS = LinkExtractor(tags=("a", "area"), attrs=("href",), deny_extensions=(), unique=True)
 
 
@@ -406,9 +407,21 @@ class PortalSpider(scrapy.Spider):
                     url, callback=self.parse_requisite, meta={"requisite": True}, priority=-10
                 )
 
-    def parse_requisite(self, response: Response) -> None:
-        """Archived by the WARC stage; nothing to extract."""
+    def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
+        """Archived by the WARC stage; stylesheets bring their own images, fonts and imports."""
+        assert self.crawler.stats is not None
         self.crawler.stats.inc_value("govcrawl/requisites")
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        if "css" not in ctype:
+            return
+        css, _ = decode_body(response.body, ctype)
+        for match in _CSS_URL.finditer(css):
+            ref = match.group(1) or match.group(2)
+            url = urljoin(response.url, ref.strip().strip("'\""))
+            if urlsplit(url).scheme in ("http", "https") and self.scope.in_scope(url):
+                yield scrapy.Request(
+                    url, callback=self.parse_requisite, meta={"requisite": True}, priority=-10
+                )
 
     # -- helpers ----------------------------------------------------------------------------
 
