@@ -42,6 +42,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.traps.TrapGuardMiddleware": 120,
     "crawler.middlewares.conditional.ConditionalRequestMiddleware": 560,
+    "crawler.revisit.RevisitPolicyMiddleware": 130,
 }
 
 EXTENSIONS = {
@@ -59,6 +60,9 @@ ITEM_PIPELINES = {
 GOVCRAWL_ARCHIVE_DIR = "archive"
 GOVCRAWL_WARC_PREFIX = "govcrawl"
 GOVCRAWL_WARC_MAX_SIZE = 1_000_000_000
+# Scheduled crawls: articles are refetched after a week, reports after a day (crawler/revisit.py).
+GOVCRAWL_REVISIT_INTERVAL = 7 * 24 * 3600
+GOVCRAWL_REPORT_RECHECK = 24 * 3600
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

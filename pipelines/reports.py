@@ -17,6 +17,7 @@ from scrapy.crawler import Crawler
 from crawler.archive.captures import CaptureIndex
 from crawler.archive.layout import ArchiveLayout
 from crawler.items import Capture, ReportItem
+from crawler.revisit import REPORT, PageStates
 from pipelines.dedupe import assign_group, text_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ class ReportRecordPipeline:
         self.journal_path = layout.root / "reports.journal.jsonl"
         self.journal: Any = None
         self.interrupted: dict[str, dict[str, Any]] = {}
+        self.page_states = PageStates.for_archive(layout.root)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReportRecordPipeline:
@@ -210,6 +212,9 @@ class ReportRecordPipeline:
         self.current[item.url] = record
         self.journal.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.journal.flush()
+        # Only now may later crawls skip the page as a recently checked report.
+        for url in {item.url, item.extra.get("landing_url") or item.url}:
+            self.page_states.mark(url, REPORT)
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"govcrawl/reports/{record['status'] or 'unknown'}")
         return item

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -193,3 +194,29 @@ def test_kill_9_then_resume_gives_the_same_captures(
         assert record.rec_type in ("response", "revisit")
         assert record.rec_headers.get_header("WARC-Target-URI") == row.url
     assert set(crawl_round1.reports()) == set(CrawlResult(archive, replica, proc).reports())
+
+
+def test_scheduled_rerun_skips_recent_articles_but_rereads_lists(
+    crawl_round1: CrawlResult, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    shutil.copytree(crawl_round1.archive, archive)
+    replica = start_replica(tmp_path)
+    try:
+        proc = run_govcrawl(["crawl", "--archive", str(archive), *FAST], replica.url)
+    finally:
+        replica.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    fetched = {f"http://{r['host']}{r['path']}" for r in replica.requests()}
+    report_pages = {r["landing_url"] or r["url"] for r in expected.expected_reports(1)}
+    assert fetched & report_pages == set(), "reports checked a moment ago were fetched again"
+    lists = {"http://www.xam.gov.cn/xam/zwgk73/zfxxgk31/zfxxgknb46/index.html"}
+    assert lists <= fetched, "list pages must be read every run to find new reports"
+    got = CrawlResult(archive, replica, proc).reports()
+    assert set(got) == set(crawl_round1.reports())
+    assert {r["status"] for r in got.values()} == {"unchanged"}
+    summary = json.loads(sorted((archive / "runs").glob("*.json"))[-1].read_text())
+    assert (
+        summary["pages"]
+        < json.loads(sorted((archive / "runs").glob("*.json"))[0].read_text())["pages"] / 2
+    )

@@ -27,6 +27,7 @@ from crawler.parsing.counters import CounterRule, choose_counter_request, parse_
 from crawler.parsing.decode import decode_body
 from crawler.parsing.metadata import parse_metadata
 from crawler.profiles import ProfileRegistry, SiteProfile
+from crawler.revisit import LEAF, LIST, PageStates
 from crawler.scope import Scope
 
 logger = logging.getLogger(__name__)
@@ -74,11 +75,14 @@ class PortalSpider(scrapy.Spider):
         # Whole-site mode (benchmarks, broad archiving): every in-scope link, not only the way
         # to the report columns. Set by from_crawler from GOVCRAWL_FOLLOW_ALL.
         self.follow_all = False
+        self.page_states: PageStates | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.follow_all = crawler.settings.getbool("GOVCRAWL_FOLLOW_ALL", False)
+        archive = crawler.settings.get("GOVCRAWL_ARCHIVE_DIR")
+        spider.page_states = PageStates.for_archive(archive) if archive else None
         return spider
 
     # -- start ------------------------------------------------------------------------------
@@ -102,6 +106,7 @@ class PortalSpider(scrapy.Spider):
         meta = parse_metadata(html, response.url)
         verdict = classify_page(html, response.url, meta)
         if verdict.is_report:
+            # Marked as a report by the recording stage once its record is safely written.
             self.crawler.stats.inc_value("govcrawl/reports/seen")
             item = ReportItem(
                 url=response.url,
@@ -139,6 +144,8 @@ class PortalSpider(scrapy.Spider):
     ) -> Iterator[Any]:
         here = urlsplit(page.url)
         is_list = role in (COLUMN, ITEM) and self._looks_like_list(page, profile)
+        if role in (COLUMN, ITEM):
+            self._mark(page, LIST if is_list else LEAF)
         if role == ITEM and not is_list and not self.follow_all:
             return  # an ordinary article: nothing below it is worth walking
         if is_list:
@@ -423,7 +430,15 @@ class PortalSpider(scrapy.Spider):
                     url, callback=self.parse_requisite, meta={"requisite": True}, priority=-10
                 )
 
-    # -- helpers ----------------------------------------------------------------------------
+    # -- revisit policy -------------------------------------------------------------------
+
+    def _mark(self, response: Response, kind: str) -> None:
+        """Remember what a page turned out to be, for the revisit policy of later crawls."""
+        if self.page_states is not None and response.status in (200, 304):
+            for url in {response.url, *response.meta.get("redirect_urls", ())}:
+                self.page_states.mark(url, kind)
+
+    # -- request helpers ------------------------------------------------------------------
 
     def _page_request(
         self, url: str, role: str, priority: int = 0, nav_depth: int = 0
