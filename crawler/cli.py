@@ -141,6 +141,15 @@ def run_crawl(
         _refresh_cdxj(layout)
         summary = _summary(stats, started_at, time.monotonic() - started, seeds, recovery)
         _write_run_summary(layout, summary)
+        if store and not layout.sealed_warcs():
+            # Ship the run summary and final indexes too; WARCs still local mean the store failed
+            # (already logged), and `govcrawl sync` sends everything later.
+            try:
+                from pipelines.storage import open_store, sync_archive
+
+                sync_archive(layout, open_store(store, endpoint_url=endpoint_url))
+            except Exception as exc:
+                logger.warning("could not ship the run summary to %s: %s", store, exc)
         if summary["finish_reason"] == "finished" and layout.jobdir.exists():
             shutil.rmtree(layout.jobdir, ignore_errors=True)
         if summary["pages"] == 0:
@@ -282,7 +291,8 @@ REPLICA_SETTINGS: dict[str, Any] = {
     "AUTOTHROTTLE_ENABLED": False,
     "CONCURRENT_REQUESTS": 16,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
-    "GOVCRAWL_RETRY_BACKOFF": 0.05,
+    # One second: WARC dates have one-second resolution (see tests/conftest.py FAST).
+    "GOVCRAWL_RETRY_BACKOFF": 1.0,
 }
 
 
@@ -371,9 +381,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from crawler.archive.layout import ArchiveLayout
     from pipelines.replay import PywbNotFound, serve_forever
     from pipelines.reports import read_reports
+    from pipelines.storage import warc_names
 
     layout = ArchiveLayout(Path(args.archive))
-    if not layout.warc_dir.is_dir():
+    if not layout.warc_dir.is_dir() and not warc_names(layout):
         return _fail(EXIT_ARCHIVE, f"no WARCs in {args.archive}: run `govcrawl crawl` first")
     reports = list(read_reports(layout.reports_jsonl).values())
     try:
@@ -385,16 +396,54 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from crawler.archive.layout import ArchiveLayout
-    from pipelines.storage import open_store, sync_archive
+    from pipelines.storage import open_store, read_manifest, store_from_manifest, sync_archive
 
-    store_uri = args.store or os.environ.get("GOVCRAWL_STORE")
+    layout = ArchiveLayout(Path(args.archive))
+    if not layout.root.is_dir():
+        return _fail(EXIT_ARCHIVE, f"no archive in {args.archive}")
+    # Without --store: the store earlier crawls recorded in ARCHIVE/store.json (and its endpoint).
+    store_uri = args.store or os.environ.get("GOVCRAWL_STORE") or read_manifest(layout)["store"]
     if not store_uri:
-        return _fail(EXIT_USAGE, "sync needs --store s3://bucket/prefix (or GOVCRAWL_STORE)")
-    report = sync_archive(
-        ArchiveLayout(Path(args.archive)), open_store(store_uri, endpoint_url=args.endpoint_url)
-    )
+        return _fail(
+            EXIT_USAGE,
+            f"no store given and none recorded in {layout.root / 'store.json'}: "
+            "use --store s3://bucket/prefix (or GOVCRAWL_STORE)",
+        )
+    try:
+        if store_uri == read_manifest(layout)["store"] and not args.endpoint_url:
+            store = store_from_manifest(layout, store_uri)
+        else:
+            store = open_store(store_uri, endpoint_url=args.endpoint_url)
+    except ValueError as exc:
+        return _fail(EXIT_USAGE, str(exc))
+    assert store is not None
+    report = sync_archive(layout, store)
     print(f"govcrawl: {report.uploaded} uploaded, {report.failed} failed, {report.bytes} bytes")
     return EXIT_OK if report.failed == 0 else EXIT_CRAWL_FAILED
+
+
+# -- coverage -----------------------------------------------------------------------------------
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    """Agency x year coverage of the archive's reports: an HTML heat map and a CSV."""
+    from pipelines.coverage import coverage_for_archive
+
+    archive = Path(args.archive)
+    replay_base = _check_url(args.replay_base)
+    out_html = Path(args.output) if args.output else archive / "coverage.html"
+    out_csv = Path(args.csv) if args.csv else archive / "coverage.csv"
+    try:
+        coverage = coverage_for_archive(archive, out_html, out_csv, replay_base)
+    except FileNotFoundError as exc:
+        return _fail(EXIT_ARCHIVE, str(exc))
+    except ValueError as exc:  # a torn or hand-edited reports.jsonl
+        return _fail(EXIT_ARCHIVE, f"unreadable reports.jsonl in {archive}: {exc}")
+    except OSError as exc:
+        return _fail(EXIT_USAGE, f"cannot write the coverage report: {exc}")
+    print(f"govcrawl: {coverage.summary_line()}")
+    print(f"govcrawl: coverage written to {out_html} and {out_csv}")
+    return EXIT_OK
 
 
 # -- entry point --------------------------------------------------------------------------------
@@ -461,6 +510,22 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--store")
     sync.add_argument("--endpoint-url")
     sync.set_defaults(func=cmd_sync)
+
+    coverage = sub.add_parser(
+        "coverage", help="agency x year coverage of the reports (HTML heat map and CSV)"
+    )
+    coverage.add_argument("--archive", default="archive")
+    coverage.add_argument(
+        "-o", "--output", metavar="FILE", help="HTML page (default ARCHIVE/coverage.html)"
+    )
+    coverage.add_argument("--csv", metavar="FILE", help="CSV (default ARCHIVE/coverage.csv)")
+    coverage.add_argument(
+        "--replay-base",
+        default="http://127.0.0.1:8080",
+        metavar="URL",
+        help="where `govcrawl replay` serves (default http://127.0.0.1:8080)",
+    )
+    coverage.set_defaults(func=cmd_coverage)
     return parser
 
 

@@ -28,7 +28,9 @@ FAST = [
     "--set",
     "CONCURRENT_REQUESTS_PER_DOMAIN=8",
     "--set",
-    "GOVCRAWL_RETRY_BACKOFF=0.05",
+    # A second apart at least: WARC dates have one-second resolution and replay picks the
+    # capture closest in time, so a retry's success must not share the failed attempt's second.
+    "GOVCRAWL_RETRY_BACKOFF=1.0",
 ]
 
 

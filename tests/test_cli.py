@@ -92,6 +92,8 @@ def test_scrapy_crawl_runs_the_same_spider(tmp_path: Path, replica_round1) -> No
             "-s",
             "AUTOTHROTTLE_ENABLED=False",
             "-s",
+            "GOVCRAWL_RETRY_BACKOFF=0",
+            "-s",
             "LOG_LEVEL=WARNING",
         ],
         cwd=REPO,

@@ -87,7 +87,8 @@ def test_every_report_page_replays_from_round_one(indexed: CrawlResult, server) 
     failures = []
     for rep in _text_reports():
         proc = run_govcrawl(["history", rep["url"], "--archive", str(indexed.archive)], None)
-        first_ts = json.loads(proc.stdout.splitlines()[0])["fetched"]
+        rows = [json.loads(line) for line in proc.stdout.splitlines()]
+        first_ts = next(row["fetched"] for row in rows if row["http_status"] == 200)
         status, ctype, body = _get(server.replay_url(rep["url"], first_ts))
         if status != 200 or "".join(rep["key_sentences"][0].split()) not in _text(ctype, body):
             failures.append((rep["url"], status))
