@@ -103,8 +103,10 @@ def run_crawl(
     try:
         os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
         settings = get_project_settings()
-        index_target = (overrides or {}).get("GOVCRAWL_CAPTURE_INDEX") or layout.captures_db
-        index = CaptureIndex.open(index_target)
+        index = CaptureIndex.open(
+            (overrides or {}).get("GOVCRAWL_CAPTURE_INDEX") or layout.captures_db,
+            schema=(overrides or {}).get("GOVCRAWL_CAPTURE_SCHEMA"),
+        )
         try:
             recovery = recover_archive(layout, index)
         finally:

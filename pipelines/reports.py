@@ -14,7 +14,7 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from crawler.archive.captures import CaptureIndex
+from crawler.archive.captures import CaptureIndex, shared_index
 from crawler.archive.layout import ArchiveLayout
 from crawler.items import Capture, ReportItem
 from crawler.revisit import REPORT, PageStates
@@ -131,10 +131,9 @@ def unify_groups(records: dict[str, dict[str, Any]]) -> None:
 
 
 class ReportRecordPipeline:
-    def __init__(self, crawler: Crawler, layout: ArchiveLayout, index_target: str | Path) -> None:
+    def __init__(self, crawler: Crawler, layout: ArchiveLayout) -> None:
         self.crawler = crawler
         self.layout = layout
-        self.index_target = index_target
         self.index: CaptureIndex | None = None
         self.previous: dict[str, dict[str, Any]] = {}
         self.current: dict[str, dict[str, Any]] = {}
@@ -146,13 +145,13 @@ class ReportRecordPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReportRecordPipeline:
         layout = ArchiveLayout.open(Path(crawler.settings.get("GOVCRAWL_ARCHIVE_DIR", "archive")))
-        target = crawler.settings.get("GOVCRAWL_CAPTURE_INDEX") or layout.captures_db
-        pipe = cls(crawler, layout, target)
+        pipe = cls(crawler, layout)
         crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
         return pipe
 
     def open_spider(self) -> None:
-        self.index = CaptureIndex.open(self.index_target)
+        # The WARC stage's index (SQLite file or PostgreSQL schema), shared per crawler.
+        self.index = shared_index(self.crawler)
         self.previous = read_reports(self.layout.reports_jsonl)
         # A crawl killed before its end left its records in the journal: they count as earlier.
         self.interrupted = read_journal(self.journal_path)
@@ -160,13 +159,9 @@ class ReportRecordPipeline:
         self.journal = self.journal_path.open("a", encoding="utf-8")
 
     def _warc(self) -> Any:
-        from pipelines.warc import WarcArchiveExtension
+        from pipelines.warc import get_warc_extension
 
-        assert self.crawler.extensions is not None
-        for ext in self.crawler.extensions.middlewares:
-            if isinstance(ext, WarcArchiveExtension):
-                return ext
-        return None
+        return get_warc_extension(self.crawler)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ReportItem):
@@ -183,6 +178,7 @@ class ReportRecordPipeline:
                 title=item.title,
                 agency=item.agency,
                 year=item.year,
+                source=item.source,
                 fingerprint=fingerprint,
             )
             group = assign_group(self.index, cap.capture_id, fingerprint)
@@ -238,5 +234,4 @@ class ReportRecordPipeline:
         self.crawler.stats.set_value(
             "govcrawl/reports/gone", sum(1 for r in merged.values() if r["status"] == "gone")
         )
-        self.index.close()
-        self.index = None
+        self.index = None  # closed by shared_index when the engine stops
