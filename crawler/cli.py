@@ -195,6 +195,7 @@ def _summary(
             "changed": n("govcrawl/reports/changed"),
             "unchanged": n("govcrawl/reports/unchanged"),
             "gone": n("govcrawl/reports/gone"),
+            "redated": n("govcrawl/reports/redated"),
         },
         "records": n("govcrawl/warc/records"),
         "revisits": n("govcrawl/warc/revisits"),

@@ -56,6 +56,7 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
         ],
         "tables": item.tables,
         "tables_from": item.extra.get("tables_from"),
+        "published_earlier": [],
     }
 
 
@@ -205,6 +206,20 @@ class ReportRecordPipeline:
         elif record["status"] == "unchanged" and item.url in self.interrupted:
             # Resuming a killed crawl: what it found then is what this crawl found.
             record["status"] = self.interrupted[item.url]["status"]
+        previous = self.previous.get(item.url, {})
+        earlier = list(previous.get("published_earlier") or [])
+        if previous.get("published") and previous["published"] != record["published"]:
+            # The portal changed the report's date: flag it and keep what it said before.
+            earlier.append(previous["published"])
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("govcrawl/reports/redated")
+            logger.warning(
+                "publication date of %s changed: %s -> %s",
+                item.url,
+                previous["published"],
+                record["published"],
+            )
+        record["published_earlier"] = earlier
         self.current[item.url] = record
         self.journal.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.journal.flush()

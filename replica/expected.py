@@ -279,8 +279,14 @@ def _round_diff() -> dict[str, Any]:
                     "new": [s for s in s2 if s not in s1],
                 }
             )
+    redated = [
+        {"url": url, "old": r1[url].published, "new": r2[url].published}
+        for url in sorted(set(r1) & set(r2))
+        if r1[url].published != r2[url].published
+    ]
     return {
         "new_reports": sorted(set(r2) - set(r1)),
+        "redated_reports": redated,
         "removed_reports": sorted(set(r1) - set(r2)),
         "edited_reports": edited,
         "changed_urls": changed,

@@ -699,7 +699,7 @@ class SiteBuild:
             spec = REPORTS_BY_KEY[p.key]
             cfg = ALL_HOSTS[p.host]
             col = self._report_col(p, spec)
-            dt = parse_printed(spec.published)
+            dt = parse_printed(spec.published)  # ids and paths keep the first date
             seed = f"{p.key}@{p.host}:{p.family}:{p.variant}"
             if p.path:
                 path = p.path
@@ -737,7 +737,7 @@ class SiteBuild:
     ) -> None:
         body = self.bodies[spec.key]
         punct = spec.punct()
-        date_printed = printed_date(spec.published, p.meta)
+        date_printed = printed_date(spec.published_in(self.round), p.meta)
         source = spec.source_text
         landing_url = None
         attachments: list[str] = []

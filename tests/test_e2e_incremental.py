@@ -44,12 +44,27 @@ def round2(crawl_round2: CrawlResult) -> CrawlResult:
 
 
 def _changes() -> tuple[set[str], set[str], set[str]]:
+    """(new, edited, removed) report URLs; a redated report counts as edited (its page changed)."""
     changes = expected.round_changes()
     return (
         set(changes["new_reports"]),
-        {e["url"] for e in changes["edited_reports"]},
+        {e["url"] for e in changes["edited_reports"] + changes["redated_reports"]},
         set(changes["removed_reports"]),
     )
+
+
+def test_changed_publication_date_is_flagged(round2: CrawlResult) -> None:
+    redated = expected.round_changes()["redated_reports"]
+    assert redated
+    got = round2.reports()
+    for change in redated:
+        assert got[change["url"]]["published"] == change["new"]
+        assert got[change["url"]]["published_earlier"] == [change["old"]]
+    others = [r for u, r in got.items() if u not in {c["url"] for c in redated}]
+    assert all(r["published_earlier"] == [] for r in others)
+    history = run_govcrawl(["history", redated[0]["url"], "--archive", str(round2.archive)], None)
+    dates = [json.loads(line)["published"] for line in history.stdout.splitlines()]
+    assert [d for d in dates if d] == [redated[0]["old"], redated[0]["new"]]
 
 
 def test_round2_statuses(round2: CrawlResult) -> None:
