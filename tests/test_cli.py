@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from crawler.archive.lock import ArchiveLock
-from tests.conftest import FAST, REPO, run_govcrawl
+from tests.conftest import FAST, GOVCRAWL, REPO, crawl_env, run_govcrawl
 
 
 def _closed_port() -> int:
@@ -105,3 +105,36 @@ def test_scrapy_crawl_runs_the_same_spider(tmp_path: Path, replica_round1) -> No
     assert proc.returncode == 0, proc.stderr[-3000:]
     warcs = list((archive / "warc").glob("*.warc.gz"))
     assert warcs and (archive / "captures.sqlite3").exists()
+
+
+def test_progress_line_on_a_terminal_only(tmp_path: Path, replica_round1) -> None:
+    import os
+    import pty
+
+    args = [*GOVCRAWL, "crawl", "http://www.xam.gov.cn/", "--archive", str(tmp_path / "a"), *FAST]
+    args += ["--max-pages", "40"]
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.run(
+            args, cwd=REPO, env=crawl_env(replica_round1.url), stdout=subprocess.PIPE,
+            stderr=secondary, text=True, timeout=300,
+        )  # fmt: skip
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(primary)
+    assert proc.returncode == 0
+    terminal = b"".join(chunks).decode("utf-8", "replace")
+    assert "\rpages " in terminal and "reports " in terminal
+    assert proc.stdout.count("\n") == 1 and proc.stdout.startswith("govcrawl: ")
+    quiet = run_govcrawl(["crawl", "--archive", str(tmp_path / "b"), *FAST, "--max-pages", "40"],
+                         replica_round1.url)  # fmt: skip
+    assert "\rpages " not in quiet.stderr
