@@ -21,6 +21,12 @@ immutable once sealed, so only sealed WARCs not yet named in the index are index
 a full rebuild happens when the index is missing or names a WARC that is gone. Writers take an
 flock on ARCHIVE/indexes/.index.lock and replace the index by rename, so readers (pywb opens the
 file per lookup) never see a partial index.
+
+The archive's WARCs are those in ARCHIVE/warc/ and those uploaded to a store and let go locally
+(``pipelines.storage.warc_names``: ARCHIVE/store.json lists them). Uploaded WARCs are read through
+``pipelines.storage.open_warc``, a streaming GET that is indexed as it arrives, never held whole
+in memory; offsets and lengths count from the start of the object, which is the original file
+byte for byte (the store confirmed its size and SHA-256 before the local copy went).
 """
 
 from __future__ import annotations
@@ -34,13 +40,15 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cdxj_indexer.main import CDXJIndexer
 
 from crawler.archive.layout import WARC_SUFFIX, ArchiveLayout
+from pipelines.storage import open_warc, read_manifest, warc_names
+from pipelines.storage.stores import is_unreachable
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +60,8 @@ _FILENAME_RX = re.compile(rb'"filename": "((?:[^"\\]|\\.)*)"')
 
 # (index path, WARC name, size) of sealed WARCs that produced no index line.
 _lineless: set[tuple[str, str, int]] = set()
+# index path -> store-only WARC names the last call could not read (one warning per change).
+_unreadable_seen: dict[str, frozenset[str]] = {}
 # index path -> (stat signature, WARC names it covers): spares re-reading a large index on every
 # poll of the replay watcher while nobody has replaced the file.
 _covered_cache: dict[str, tuple[tuple[int, int, int], frozenset[str]]] = {}
@@ -64,12 +74,53 @@ def as_layout(layout: ArchiveLayout | str | os.PathLike[str]) -> ArchiveLayout:
     return ArchiveLayout(Path(layout).expanduser().absolute())
 
 
+def archive_warcs(layout: ArchiveLayout) -> dict[str, int]:
+    """Every sealed WARC of the archive, local or uploaded, with its size in bytes.
+
+    Local files win (their size is stat'ed); uploaded ones take the size the store confirmed,
+    recorded in ARCHIVE/store.json.
+    """
+    sizes: dict[str, int] = {}
+    objects = read_manifest(layout)["objects"]
+    for name in warc_names(layout):
+        if not name.endswith(WARC_SUFFIX):
+            continue
+        try:
+            sizes[name] = layout.warc_path(name).stat().st_size
+        except FileNotFoundError:
+            entry = objects.get(f"warc/{name}")
+            if entry is None:  # shipped and recorded between the two looks: read it again
+                entry = read_manifest(layout)["objects"].get(f"warc/{name}", {})
+            sizes[name] = int(entry.get("size", -1))
+    return sizes
+
+
+# A WARC to index: its file name (written into the lines) and how to open it from byte 0.
+WarcSource = tuple[str, Callable[[], BinaryIO]]
+
+
+def _path_source(path: Path) -> WarcSource:
+    return Path(path).name, lambda: open(path, "rb")
+
+
+def _archive_source(layout: ArchiveLayout, name: str) -> WarcSource:
+    # Local file when present, else a streaming GET of the whole object from the store.
+    return name, lambda: open_warc(layout, name)
+
+
 class GovcrawlIndexer(CDXJIndexer):
     """cdxj-indexer with the project's record selection (see the module docstring)."""
 
     def __init__(self, output: Any, inputs: Any, **kwargs: Any) -> None:
         kwargs.setdefault("records", INDEXED_RECORDS)
         super().__init__(output, inputs, **kwargs)
+
+    def _resolve_rel_path(self, filename: Any) -> str:
+        # Inputs may be open streams (WARCs read from a store or from inside a WACZ being
+        # written): lines name them by the stream's ``name``, the WARC's base name.
+        if hasattr(filename, "read"):
+            return os.path.basename(str(filename.name))
+        return str(super()._resolve_rel_path(filename))
 
     def filter_record(self, record: Any) -> bool:
         if not super().filter_record(record):
@@ -81,15 +132,20 @@ class GovcrawlIndexer(CDXJIndexer):
         )
 
 
-def _warc_lines(path: Path) -> list[bytes]:
-    """Sorted CDXJ lines (bytes, newline-terminated) of one WARC, via cdxj-indexer."""
+def _warc_lines(source: WarcSource) -> list[bytes]:
+    """Sorted CDXJ lines (bytes, newline-terminated) of one WARC, via cdxj-indexer.
+
+    The stream is read once from its first byte; warcio counts offsets itself when the stream
+    cannot tell() (a store's response body), so they are the original file's offsets.
+    """
+    name, opener = source
     out = io.StringIO()
-    with open(path, "rb") as fh:
+    with contextlib.closing(opener()) as fh:
         GovcrawlIndexer(
             out,
             [fh],
             post_append=True,
-            filename=Path(path).name,  # lines name the WARC by its base name
+            filename=name,  # lines name the WARC by its base name
         ).process_all()
     lines = [line.encode("utf-8") + b"\n" for line in out.getvalue().splitlines()]
     lines.sort()
@@ -131,20 +187,43 @@ def _merge_files(paths: list[Path]) -> Iterator[bytes]:
 
 
 def _merge_into(
-    out_path: Path, warc_paths: list[Path], sorted_inputs: list[Path]
+    out_path: Path,
+    warcs: list[WarcSource],
+    sorted_inputs: list[Path],
+    unreadable: dict[str, str] | None = None,
+    layout: ArchiveLayout | None = None,
 ) -> dict[str, int]:
-    """Index warc_paths and merge with already sorted CDXJ files into out_path (atomically).
+    """Index the WARCs and merge with already sorted CDXJ files into out_path (atomically).
 
     Memory holds one WARC's lines at a time: each WARC becomes a sorted run on disk, and the
     runs are merged (in rounds when there are many). Returns lines per WARC name.
+
+    With ``unreadable`` (a dict) and ``layout``, a WARC that is not in ARCHIVE/warc/ and cannot
+    be read from its store is left out and recorded there (name -> reason) instead of failing
+    the whole index; once the store looks unreachable the remaining store-only WARCs are left
+    out without trying (each try would only time out again).
     """
     out_path.parent.mkdir(parents=True, exist_ok=True)
     per_warc: dict[str, int] = {}
+    down: str | None = None
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".cdxj-runs-") as tmp:
         runs: list[Path] = []
-        for n, warc in enumerate(warc_paths):
-            lines = _warc_lines(warc)
-            per_warc[warc.name] = len(lines)
+        for n, warc in enumerate(warcs):
+            store_only = layout is not None and not layout.warc_path(warc[0]).exists()
+            if store_only and unreadable is not None and down is not None:
+                unreadable[warc[0]] = down
+                continue
+            try:
+                lines = _warc_lines(warc)
+            except Exception as exc:
+                if not store_only or unreadable is None:
+                    raise
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                unreadable[warc[0]] = reason
+                if is_unreachable(exc):
+                    down = reason
+                continue
+            per_warc[warc[0]] = len(lines)
             run = Path(tmp) / f"run-{n}"
             run.write_bytes(b"".join(lines))
             runs.append(run)
@@ -159,9 +238,7 @@ def _merge_into(
                 merged.append(dest)
             runs = merged
         count = _write_atomic(out_path, _merge_files(sorted_inputs + runs))
-    logger.info(
-        "indexed %d WARC file(s) into %s (%d lines in all)", len(warc_paths), out_path, count
-    )
+    logger.info("indexed %d WARC file(s) into %s (%d lines in all)", len(per_warc), out_path, count)
     return per_warc
 
 
@@ -171,7 +248,7 @@ def build_index(warc_paths: list[Path], out_path: Path) -> int:
     Filenames in the lines are the WARCs' base names. Returns the number of lines written.
     """
     out_path = Path(out_path)
-    _merge_into(out_path, [Path(p) for p in warc_paths], [])
+    _merge_into(out_path, [_path_source(Path(p)) for p in warc_paths], [])
     with open(out_path, "rb") as fh:
         return sum(1 for _ in fh)
 
@@ -209,32 +286,53 @@ def _index_lock(layout: ArchiveLayout) -> Iterator[None]:
 
 
 def index_archive(layout: ArchiveLayout | str | os.PathLike[str], *, full: bool = False) -> Path:
-    """Bring ARCHIVE/indexes/index.cdxj in step with the sealed ARCHIVE/warc/*.warc.gz files.
+    """Bring ARCHIVE/indexes/index.cdxj in step with the archive's sealed WARCs.
 
-    ``.open`` files (still being written) are never indexed. Incremental unless ``full`` is set,
-    the index is missing, or it names WARCs that no longer exist. Returns the index path.
+    The WARCs are the sealed ARCHIVE/warc/*.warc.gz files and the ones uploaded to the store
+    (read back through ``open_warc``). ``.open`` files (still being written) are never indexed.
+    Incremental unless ``full`` is set, the index is missing, or it names WARCs that no longer
+    exist anywhere. Returns the index path.
     """
     layout = as_layout(layout)
     index_path = layout.cdxj_path
     with _index_lock(layout):
-        sealed = {p.name: p for p in layout.sealed_warcs() if p.name.endswith(WARC_SUFFIX)}
+        sealed = archive_warcs(layout)
         covered = covered_warcs(index_path) | {
             name
             for key, name, size in _lineless
-            if key == str(index_path) and name in sealed and sealed[name].stat().st_size == size
+            if key == str(index_path) and sealed.get(name) == size
         }
+        unreadable: dict[str, str] = {}
         if full or not index_path.exists() or not covered <= sealed.keys():
-            build_index([sealed[n] for n in sorted(sealed)], index_path)
+            build = [_archive_source(layout, n) for n in sorted(sealed)]
+            _merge_into(index_path, build, [], unreadable, layout)
         else:
             new = sorted(set(sealed) - covered)
             if new:
-                per_warc = _merge_into(index_path, [sealed[n] for n in new], [index_path])
+                per_warc = _merge_into(
+                    index_path,
+                    [_archive_source(layout, n) for n in new],
+                    [index_path],
+                    unreadable,
+                    layout,
+                )
                 # A WARC with no indexable record (only warcinfo) has no line to show it was
                 # seen; remember it so polls do not index it again.
                 for name, count in per_warc.items():
                     if not count:
-                        _lineless.add((str(index_path), name, sealed[name].stat().st_size))
+                        _lineless.add((str(index_path), name, sealed[name]))
         _covered_cache.pop(str(index_path), None)
+    # Not named in the index, the unreadable WARCs are tried again by the next index_archive
+    # (crawl, replay poll, `govcrawl index`); warn once per change, not on every replay poll.
+    previous = _unreadable_seen.get(str(index_path), frozenset())
+    _unreadable_seen[str(index_path)] = frozenset(unreadable)
+    if unreadable and frozenset(unreadable) != previous:
+        logger.warning(
+            "%d WARC file(s) in the store could not be read and are not indexed yet (%s); "
+            "run `govcrawl index` when the store answers",
+            len(unreadable),
+            next(iter(unreadable.values())),
+        )
     return index_path
 
 

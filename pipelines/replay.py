@@ -23,18 +23,33 @@ Choices (and why):
   adds a small fixed notice with the capture time, appended after the page loaded so it never
   shifts the archived layout.
 - Revisits: pywb resolves them itself from the index (same URL and payload digest, closest to
-  WARC-Refers-To-Date), provided the original's WARC is in ARCHIVE/warc/. 304 answers
-  (server-not-modified revisits) get no index line (pywb would replay them as an empty 304; see
-  pipelines/cdxj.py), so replay at their time shows the nearest capture.
+  WARC-Refers-To-Date), provided the original's WARC can be loaded (locally or from the store).
+  304 answers (server-not-modified revisits) get no index line (pywb would replay them as an
+  empty 304; see pipelines/cdxj.py), so replay at their time shows the nearest capture.
+- WARCs uploaded to a store (S3) and let go locally: pywb's ``archive_paths`` is a list, tried
+  in order per record: ARCHIVE/warc/ first (local WARCs are read from disk as before), then
+  ``http://127.0.0.1:<port>/warc/``, a small range server (``WarcRangeServer``) running in this
+  process. pywb asks it for ``Range: bytes=<offset>-<offset+length-1>`` of one record; it answers
+  206 with a streaming ranged read through ``pipelines.storage.open_warc`` (a ranged GET on the
+  store recorded in ARCHIVE/store.json for that WARC, with boto3's own credentials). Why not
+  pywb's own ``s3://`` loader or presigned URLs: pywb's venv has no boto3, its S3 loader knows
+  one bucket per path and no custom endpoint, and presigned URLs are per object and expire, so
+  they would need a resolver of their own; the range server reuses the one S3 client govcrawl
+  already configures (endpoint, retries, credential chain) and also covers a WARC uploaded and
+  deleted locally while replay runs. It listens on 127.0.0.1 only, serves only the archive's
+  sealed WARC names, and pywb is started with 127.0.0.1 in ``no_proxy`` so a ``http_proxy`` left
+  in the environment by a crawl cannot capture these requests.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import http.server
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -43,6 +58,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
@@ -50,8 +66,9 @@ from typing import IO, Any
 
 from warcio.timeutils import iso_date_to_timestamp
 
-from crawler.archive.layout import ArchiveLayout
+from crawler.archive.layout import WARC_SUFFIX, ArchiveLayout
 from pipelines.cdxj import as_layout, index_archive
+from pipelines.storage import open_warc, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -112,21 +129,29 @@ def _write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def prepare_collection(layout: ArchiveLayout | str | os.PathLike[str]) -> Path:
+def prepare_collection(
+    layout: ArchiveLayout | str | os.PathLike[str], warc_url: str | None = None
+) -> Path:
     """Write ARCHIVE/replay/ (config.yaml, templates/) and bring the CDXJ index up to date.
 
-    Returns the pywb working directory. Safe to call again; the files are regenerated.
+    ``warc_url``: a ``WarcRangeServer`` URL (``http://127.0.0.1:<port>/warc/``) pywb tries when a
+    WARC is not in ARCHIVE/warc/ (uploaded to the store). Returns the pywb working directory.
+    Safe to call again; the files are regenerated.
     """
     layout = as_layout(layout)
     layout.warc_dir.mkdir(parents=True, exist_ok=True)
     index_path = index_archive(layout)
     work = replay_dir(layout)
     (work / "templates").mkdir(parents=True, exist_ok=True)
+    archive_paths = [str(layout.warc_dir) + os.sep]
+    if warc_url:
+        archive_paths.append(warc_url)
     config = {
         "collections": {
             COLLECTION: {
                 "index_paths": str(index_path),
-                "archive_paths": str(layout.warc_dir) + os.sep,
+                # Tried in order for every record: the local file, else the range server.
+                "archive_paths": archive_paths,
             }
         },
         "framed_replay": False,
@@ -159,6 +184,152 @@ def _no_proxy_opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+# ---------------------------------------------------------------------------------------------
+# WARCs that live in the store, served to pywb by byte range
+
+CHUNK = 1 << 20
+_RANGE_RX = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _warc_size(layout: ArchiveLayout, name: str) -> int | None:
+    """Size of a sealed WARC of the archive (local file, else as recorded in store.json)."""
+    try:
+        return layout.warc_path(name).stat().st_size
+    except FileNotFoundError:
+        pass
+    entry = read_manifest(layout)["objects"].get(f"warc/{name}")
+    return int(entry["size"]) if entry and "size" in entry else None
+
+
+class _WarcRangeHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: pywb's requests session reuses connections
+    server: _WarcHTTPServer
+
+    def do_HEAD(self) -> None:
+        self._serve(body=False)
+
+    def do_GET(self) -> None:
+        self._serve(body=True)
+
+    def _serve(self, body: bool) -> None:
+        layout = self.server.layout
+        path = urllib.parse.urlsplit(self.path).path
+        name = urllib.parse.unquote(path[len("/warc/") :]) if path.startswith("/warc/") else ""
+        if not name.endswith(WARC_SUFFIX) or "/" in name or "\\" in name or name.startswith("."):
+            self.send_error(404)
+            return
+        size = _warc_size(layout, name)
+        if size is None:
+            self.send_error(404)
+            return
+        start, end = 0, size - 1
+        header = self.headers.get("Range")
+        if header:
+            m = _RANGE_RX.fullmatch(header.strip())
+            if not m or not (m.group(1) or m.group(2)):
+                self._unsatisfiable(size)
+                return
+            if m.group(1):
+                start = int(m.group(1))
+                end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+            else:  # bytes=-N: the last N bytes
+                start = max(0, size - int(m.group(2)))
+            if start > end or start >= size:
+                self._unsatisfiable(size)
+                return
+        length = end - start + 1
+        try:
+            src = open_warc(layout, name, start, length) if body else None
+        except FileNotFoundError:
+            self.send_error(404)
+            return
+        except Exception as exc:  # the store failed: a gateway error, never a traceback
+            logger.warning("cannot read %s from the store: %s", name, str(exc).splitlines()[0])
+            self.send_error(502, "store read failed")
+            return
+        self.send_response(206 if header else 200)
+        self.send_header("Content-Type", "application/warc")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(length))
+        if header:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.end_headers()
+        if src is None:
+            return
+        sent = 0
+        try:
+            with contextlib.closing(src):
+                while sent < length and (chunk := src.read(min(CHUNK, length - sent))):
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # pywb needed only the start of the range (headers of a revisit)
+        except Exception as exc:
+            logger.warning("reading %s from the store failed: %s", name, str(exc).splitlines()[0])
+        if sent < length:
+            self.close_connection = True  # the body is short: the client must not reuse it
+
+    def _unsatisfiable(self, size: int) -> None:
+        self.send_response(416)
+        self.send_header("Content-Range", f"bytes */{size}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("warc range server: " + format, *args)
+
+
+class _WarcHTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], layout: ArchiveLayout) -> None:
+        self.layout = layout
+        super().__init__(address, _WarcRangeHandler)
+
+
+class WarcRangeServer:
+    """The archive's sealed WARCs over HTTP with Range support, on 127.0.0.1, for pywb.
+
+    ``GET /warc/<name>`` with ``Range: bytes=a-b`` answers 206 and streams those bytes through
+    ``open_warc`` (the local file, else a ranged GET from the store); 404 for names that are not
+    sealed WARCs of the archive, 502 when the store cannot be read.
+    """
+
+    def __init__(self, layout: ArchiveLayout | str | os.PathLike[str], host: str = "127.0.0.1"):
+        self.layout = as_layout(layout)
+        self._httpd = _WarcHTTPServer((host, 0), self.layout)
+        self.host = host
+        self.port = int(self._httpd.server_address[1])
+        self.url = f"http://{host}:{self.port}/warc/"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="govcrawl-warc-range", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> WarcRangeServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _with_local_no_proxy(env: dict[str, str]) -> dict[str, str]:
+    """pywb loads store-backed WARCs from 127.0.0.1 with requests, which honours http_proxy:
+    make sure those requests never go through a proxy left in the environment."""
+    for var in ("no_proxy", "NO_PROXY"):
+        entries = [e.strip() for e in env.get(var, "").split(",") if e.strip()]
+        for host in ("127.0.0.1", "localhost"):
+            if host not in entries:
+                entries.append(host)
+        env[var] = ",".join(entries)
+    return env
+
+
 class ReplayServer:
     """A running pywb ``wayback`` subprocess serving one archive."""
 
@@ -170,8 +341,10 @@ class ReplayServer:
         process: subprocess.Popen[bytes],
         log_path: Path,
         index_interval: float,
+        warc_server: WarcRangeServer | None = None,
     ) -> None:
         self.layout = layout
+        self.warc_server = warc_server
         self.host = host
         self.port = port
         self.process = process
@@ -241,6 +414,9 @@ class ReplayServer:
                 self.process.wait()
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(timeout=30)
+        if self.warc_server is not None:
+            self.warc_server.stop()
+            self.warc_server = None
 
     def __enter__(self) -> ReplayServer:
         return self
@@ -275,26 +451,35 @@ def start_replay(
     ``index_interval``: seconds between checks for newly sealed WARCs (0 disables the watcher).
     Raises PywbNotFound when pywb is not installed, RuntimeError when it does not come up (for
     instance because the port is taken; the message carries the end of ARCHIVE/replay/pywb.log).
+    WARCs uploaded to the store are served to pywb by a ``WarcRangeServer`` in this process
+    (see the module docstring); it stops with the returned server.
     """
     layout = as_layout(layout)
     wayback = pywb_executable()
     _check_port_free(host, port)
-    work = prepare_collection(layout)
-    log_path = work / "pywb.log"
-    env = {k: v for k, v in os.environ.items() if k != "PYWB_CONFIG_FILE"}
-    env["PYTHONUNBUFFERED"] = "1"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [str(wayback), "--port", str(port), "--bind", host, "--threads", "8"],
-            cwd=work,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Own session: a terminal's Ctrl-C reaches govcrawl, which then stops pywb in order.
-            start_new_session=True,
-        )
-    server = ReplayServer(layout, host, port, process, log_path, index_interval)
+    warc_server = WarcRangeServer(layout)
+    try:
+        work = prepare_collection(layout, warc_server.url)
+        log_path = work / "pywb.log"
+        env = {k: v for k, v in os.environ.items() if k != "PYWB_CONFIG_FILE"}
+        env["PYTHONUNBUFFERED"] = "1"
+        _with_local_no_proxy(env)
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [str(wayback), "--port", str(port), "--bind", host, "--threads", "8"],
+                cwd=work,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Own session: a terminal's Ctrl-C reaches govcrawl, which then stops pywb in
+                # order.
+                start_new_session=True,
+            )
+    except BaseException:
+        warc_server.stop()
+        raise
+    server = ReplayServer(layout, host, port, process, log_path, index_interval, warc_server)
     server.wait_ready(timeout)
     logger.info("pywb serving %s at %s (pid %d)", layout.root, server.url, process.pid)
     return server

@@ -25,6 +25,15 @@ archive file to load alongside. Originals found nowhere in the archive are liste
 ``relation.unresolvedRevisits``. A page whose URL has no line in the chosen WARCs (its crawl got
 a 304, and 304 revisits are not indexed: see pipelines.cdxj) brings in the WARC of its latest
 earlier capture, listed under ``relation.includedForPages``.
+
+WARCs uploaded to a store and let go locally are packaged too: each WARC is streamed into the
+zip through ``pipelines.storage.open_warc`` (local file, else one streaming GET; never whole in
+memory), checked against the size and SHA-256 that ARCHIVE/store.json recorded at upload, and the
+package's index is then built from the bytes inside the zip being written, read back through a
+seekable window on the temporary file. So each WARC is read once, whether local or remote, and
+the index describes exactly the bytes packaged. Revisit records are read by ranged reads at their
+CDXJ offsets; the sha256 of a WARC listed under ``relation.requires`` comes from store.json when
+the WARC lives only in the store.
 """
 
 from __future__ import annotations
@@ -37,13 +46,14 @@ import io
 import json
 import logging
 import os
+import struct
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import surt
 from wacz.util import WACZ_VERSION
@@ -51,7 +61,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp, timestamp_to_iso_date
 
 from crawler.archive.layout import WARC_SUFFIX, ArchiveLayout
-from pipelines.cdxj import GovcrawlIndexer, as_layout, index_archive, parse_line
+from pipelines.cdxj import GovcrawlIndexer, archive_warcs, as_layout, index_archive, parse_line
+from pipelines.storage import open_warc, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +70,9 @@ PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
 INDEX_BLOCK_LINES = 1024  # py-wacz's (and archiveweb.page's) block size
 CHUNK = 1 << 20
 SPOOL_MAX = 16 << 20  # index data kept in memory up to this size, then spilled to disk
+# ZIP local file header (APPNOTE 4.3.7): signature, version, flags, method, time, date, crc-32,
+# sizes, then the lengths of the file name and the extra field that precede the data.
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 
 
 def _software() -> str:
@@ -92,21 +106,21 @@ class _Revisit:
     refers_to_ts: str | None
 
 
-def _revisits_in(index_path: Path, warc_dir: Path, names: set[str]) -> list[_Revisit]:
+def _revisits_in(index_path: Path, layout: ArchiveLayout, names: set[str]) -> list[_Revisit]:
     """Revisit records of the named WARCs, found through the archive CDXJ (mime warc/revisit)
-    and read at their offsets, so the WARCs are not decompressed end to end."""
-    where: list[tuple[str, int]] = []
+    and read at their offsets (ranged reads), so the WARCs are not decompressed end to end."""
+    where: list[tuple[str, int, int | None]] = []
     with open(index_path, "rb") as fh:
         for line in fh:
             if b'"warc/revisit"' not in line:
                 continue
             _, _, data = parse_line(line)
             if data.get("mime") == "warc/revisit" and data.get("filename") in names:
-                where.append((data["filename"], int(data["offset"])))
+                length = int(data["length"]) if data.get("length") else None
+                where.append((data["filename"], int(data["offset"]), length))
     found = []
-    for name, offset in sorted(where):
-        with open(warc_dir / name, "rb") as fh:
-            fh.seek(offset)
+    for name, offset, length in sorted(where):
+        with contextlib.closing(open_warc(layout, name, offset, length)) as fh:
             record = next(iter(ArchiveIterator(fh)))
             h = record.rec_headers
             url = h.get_header("WARC-Target-URI") or ""
@@ -211,7 +225,7 @@ def _select(layout: ArchiveLayout, chosen: list[str], include_originals: bool) -
     unresolved: list[_Revisit] = []
     todo = list(selected)
     while todo:
-        revisits = _revisits_in(index_path, layout.warc_dir, set(todo))
+        revisits = _revisits_in(index_path, layout, set(todo))
         todo = []
         by_key, by_digest = _originals(
             index_path, {_urlkey(r.refers_to_url) for r in revisits}, {r.digest for r in revisits}
@@ -280,14 +294,80 @@ class _Package:
         with self.open(path, compress, len(data)) as out:
             out.write(data)
 
-    def copy_file(self, path: str, src: Path) -> None:
-        with open(src, "rb") as fh, self.open(path, zipfile.ZIP_STORED, src.stat().st_size) as out:
-            while chunk := fh.read(CHUNK):
+    def copy_warc(self, layout: ArchiveLayout, name: str, size: int, sha256: str | None) -> None:
+        """Stream a WARC of the archive (local, else from the store) into archive/<name>,
+        STORED; ``size`` and ``sha256`` ("sha256:<hex>", when known) must match what arrives."""
+        path = "archive/" + name
+        with (
+            contextlib.closing(open_warc(layout, name)) as src,
+            self.open(path, zipfile.ZIP_STORED, size) as out,
+        ):
+            while chunk := src.read(CHUNK):
                 out.write(chunk)
+        got = self.resources[-1]
+        if got["bytes"] != size or (sha256 and got["hash"] != sha256):
+            raise ValueError(
+                f"WARC {name} read back as {got['bytes']} bytes {got['hash']}, "
+                f"expected {size} bytes {sha256 or ''}".rstrip()
+            )
+
+    def member_reader(self, fh: BinaryIO, path: str) -> BinaryIO:
+        """A seekable reader over a STORED member already written, on a separate read handle
+        ``fh`` of the zip file (zipfile's own reader re-reads from the start on every backward
+        seek, and cdxj-indexer seeks back once per record to digest it)."""
+        info = self.zf.getinfo(path)
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise ValueError(f"{path} is not STORED")
+        assert self.zf.fp is not None
+        self.zf.fp.flush()  # the member's bytes may still sit in zipfile's write buffer
+        fh.seek(info.header_offset)
+        fields = _LOCAL_HEADER.unpack(fh.read(_LOCAL_HEADER.size))
+        if fields[0] != b"PK\x03\x04":
+            raise ValueError(f"{path}: no local file header at {info.header_offset}")
+        # The data follows the fixed header, the file name and the extra field.
+        start = info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1]
+        window = _Window(fh, start, info.file_size, os.path.basename(path))
+        return io.BufferedReader(window, CHUNK)  # type: ignore[return-value]
 
 
-def _write_index(pkg: _Package, warc_paths: list[Path]) -> set[str]:
-    """indexes/index.cdx.gz (+ .idx) over the WARCs; returns the urlkeys indexed."""
+class _Window(io.RawIOBase):
+    """Bytes ``start`` .. ``start + size`` of a shared read handle, seekable, named."""
+
+    def __init__(self, fh: BinaryIO, start: int, size: int, name: str) -> None:
+        self._fh = fh
+        self._start = start
+        self._size = size
+        self._pos = 0
+        self.name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._size - self._pos)
+        if want <= 0:
+            return 0
+        self._fh.seek(self._start + self._pos)
+        n = self._fh.readinto(view[:want])  # type: ignore[attr-defined]
+        self._pos += n
+        return int(n)
+
+
+def _write_index(pkg: _Package, warcs: list[BinaryIO]) -> set[str]:
+    """indexes/index.cdx.gz (+ .idx) over the WARCs (seekable streams named by the WARC's base
+    name); returns the urlkeys indexed."""
     keys: set[str] = set()
     with (
         tempfile.SpooledTemporaryFile(SPOOL_MAX, mode="w+t", encoding="utf-8") as idx,
@@ -295,7 +375,7 @@ def _write_index(pkg: _Package, warc_paths: list[Path]) -> set[str]:
     ):
         GovcrawlIndexer(
             idx,
-            [str(p) for p in warc_paths],
+            warcs,
             post_append=True,
             sort=True,
             compress=cdx,
@@ -354,14 +434,27 @@ def _pages_jsonl(pages: list[dict[str, Any]], indexed: set[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _warc_names(layout: ArchiveLayout, warcs: Iterable[str | os.PathLike[str]]) -> list[str]:
+def _warc_names(
+    layout: ArchiveLayout, warcs: Iterable[str | os.PathLike[str]], known: dict[str, int]
+) -> list[str]:
     names = []
     for w in warcs:
         name = Path(w).name
-        if not name.endswith(WARC_SUFFIX) or not layout.warc_path(name).is_file():
+        if not name.endswith(WARC_SUFFIX) or name not in known:
             raise ValueError(f"not a sealed WARC of {layout.root}: {w}")
         names.append(name)
     return names
+
+
+def _stored_digest(layout: ArchiveLayout, name: str) -> tuple[str, int] | None:
+    """("sha256:<hex>", size) that store.json recorded (and the store confirmed) for a WARC
+    that lives only in the store; None for a local WARC."""
+    if layout.warc_path(name).is_file():
+        return None
+    entry = read_manifest(layout)["objects"].get(f"warc/{name}") or {}
+    if not entry.get("sha256"):
+        return None
+    return str(entry["sha256"]), int(entry["size"])
 
 
 def build_wacz(
@@ -376,38 +469,48 @@ def build_wacz(
 ) -> Path:
     """Package WARCs of the archive as a WACZ at ``out`` (temp name, then rename).
 
-    ``warcs``: WARC names (or paths) in ARCHIVE/warc/ to package; default all sealed WARCs. The
-    WARCs named by the pages' ``warc`` keys are added, and the WARCs holding the originals of
-    revisit records (see the module docstring). ``pages``: report records (url, fetched or ts,
-    title, text); pages with no capture in the package are logged and left out.
+    ``warcs``: WARC names (or paths) of the archive to package, local or uploaded to the store;
+    default all sealed WARCs. The WARCs named by the pages' ``warc`` keys are added, and the
+    WARCs holding the originals of revisit records (see the module docstring). ``pages``: report
+    records (url, fetched or ts, title, text); pages with no capture in the package are logged
+    and left out.
     """
     layout = as_layout(layout)
     out = Path(out)
+    known = archive_warcs(layout)
     if warcs is None:
-        chosen = [p.name for p in layout.sealed_warcs()]
+        chosen = sorted(known)
     else:
-        chosen = _warc_names(layout, warcs)
+        chosen = _warc_names(layout, warcs, known)
     for page in pages:
         name = page.get("warc")
-        if name and layout.warc_path(str(name)).is_file() and name not in chosen:
+        if name and str(name) in known and name not in chosen:
             chosen.append(str(name))
     if not chosen:
-        raise ValueError(f"no sealed WARC to package in {layout.warc_dir}")
+        raise ValueError(f"no sealed WARC to package in {layout.warc_dir} or its store")
     for_pages = _page_captures(index_archive(layout), pages, set(chosen))
     sel = _select(layout, chosen + sorted(set(for_pages) - set(chosen)), include_originals)
     sel.included_for_pages = for_pages
-    warc_paths = [layout.warc_path(n) for n in sel.warcs]
 
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix="." + out.name + ".", suffix=".tmp")
     os.close(fd)
     try:
-        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf, open(tmp, "rb") as reread:
             pkg = _Package(zf)
-            indexed = _write_index(pkg, warc_paths)
+            # WARCs first, each read once; the index is then made from the packaged bytes.
+            for name in sel.warcs:
+                stored = _stored_digest(layout, name)
+                pkg.copy_warc(layout, name, known[name], stored[0] if stored else None)
+            with contextlib.ExitStack() as readers:
+                indexed = _write_index(
+                    pkg,
+                    [
+                        readers.enter_context(pkg.member_reader(reread, "archive/" + name))
+                        for name in sel.warcs
+                    ],
+                )
             pkg.write_bytes("pages/pages.jsonl", _pages_jsonl(pages, indexed))
-            for path in warc_paths:
-                pkg.copy_file("archive/" + path.name, path)
             datapackage = _datapackage(layout, pkg.resources, sel, pages, title, description)
             pkg.zf.writestr(
                 zipfile.ZipInfo("datapackage.json", dt.datetime.now(dt.UTC).timetuple()[:6]),
@@ -428,14 +531,19 @@ def build_wacz(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    logger.info("wrote %s: %d WARC file(s), %d page(s)", out, len(warc_paths), len(pages))
+    logger.info("wrote %s: %d WARC file(s), %d page(s)", out, len(sel.warcs), len(pages))
     return out
 
 
-def _file_sha256(path: Path) -> tuple[str, int]:
+def _warc_sha256(layout: ArchiveLayout, name: str) -> tuple[str, int]:
+    """(sha256 hex, size) of a WARC: from store.json when it lives only in the store (the
+    store confirmed both at upload), else read from the local file."""
+    stored = _stored_digest(layout, name)
+    if stored:
+        return stored[0].split(":", 1)[1], stored[1]
     sha = hashlib.sha256()
     size = 0
-    with open(path, "rb") as fh:
+    with contextlib.closing(open_warc(layout, name)) as fh:
         while chunk := fh.read(CHUNK):
             sha.update(chunk)
             size += len(chunk)
@@ -491,7 +599,7 @@ def _datapackage(
         ],
     }
     for name, n in sorted(sel.requires.items()):
-        sha, size = _file_sha256(layout.warc_path(name))
+        sha, size = _warc_sha256(layout, name)
         relation["requires"].append(
             {"warc": name, "hash": "sha256:" + sha, "bytes": size, "revisits": n}
         )

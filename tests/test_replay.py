@@ -196,7 +196,7 @@ def test_config_points_at_the_archive(served):
     )
     coll = config["collections"]["govcrawl"]
     assert coll["index_paths"] == str(archive.root / "indexes" / "index.cdxj")
-    assert coll["archive_paths"] == str(archive.root / "warc") + "/"
+    assert coll["archive_paths"] == [str(archive.root / "warc") + "/", server.warc_server.url]
     assert config["framed_replay"] is False
 
 

@@ -13,6 +13,7 @@ Must run while holding the archive lock (nobody else may be writing).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -111,6 +112,20 @@ def _local_index(layout: ArchiveLayout, index: CaptureIndex) -> bool:
     return path is not None and Path(path).resolve().parent == layout.root.resolve()
 
 
+def _uploaded_warcs(layout: ArchiveLayout) -> set[str]:
+    """WARCs the storage stage shipped to a store and deleted locally (ARCHIVE/store.json):
+    missing here, present there. Read as plain JSON: the archive model does not import
+    pipelines/."""
+    try:
+        manifest = json.loads((layout.root / "store.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    objects = manifest.get("objects") if isinstance(manifest, dict) else None
+    if not isinstance(objects, dict):
+        return set()
+    return {key.split("/", 1)[1] for key in objects if key.startswith("warc/")}
+
+
 def recover_archive(
     layout: ArchiveLayout, index: CaptureIndex, *, drop_missing: bool | None = None
 ) -> RecoveryReport:
@@ -124,6 +139,7 @@ def recover_archive(
     report = RecoveryReport()
     if drop_missing is None:
         drop_missing = _local_index(layout, index)
+    uploaded = _uploaded_warcs(layout)
 
     for open_path in layout.open_warcs():
         final_name = open_path.name[: -len(OPEN_SUFFIX)]
@@ -165,7 +181,11 @@ def recover_archive(
         if path.exists():
             # Rows can only point inside a file; anything past its end is lost data.
             report.rows_dropped += index.drop_captures_beyond(name, path.stat().st_size)
-        elif drop_missing and not path.with_name(name + OPEN_SUFFIX).exists():
+        elif (
+            drop_missing
+            and not path.with_name(name + OPEN_SUFFIX).exists()
+            and name not in uploaded
+        ):
             dropped = index.drop_captures_beyond(name, 0)
             if dropped:
                 logger.warning("dropped %d index rows of missing WARC %s", dropped, name)
