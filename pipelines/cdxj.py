@@ -7,9 +7,10 @@ ReplayWeb.page can binary-search them.
 What is indexed: response, revisit and resource records (revisits carry mime ``warc/revisit``),
 except server-not-modified revisits whose HTTP status is 304: pywb 2.10 replays such a record as
 an empty 304 (it takes status and headers from the revisit, and skips the payload of any 3xx), so
-a browser shows a blank page. Without the line, replay at that time falls to the nearest other
-capture of the URL, whose content the 304 confirmed. The capture itself stays in its WARC and in
-the capture index (``govcrawl history``).
+a browser shows a blank page. Instead the 304 gets a line at its own time that points at the full
+response it confirmed (same URL and payload digest): replay at that time shows that content, not
+a nearer capture such as a retried error page. The 304 record stays in its WARC and in the
+capture index (``govcrawl history``).
 Request records get no line of their own: cdxj-indexer (with ``post_append``) reads each request
 next to its response only to append the method and body of POST/PUT captures to the urlkey, the
 way pywb looks them up. warcinfo, metadata and conversion records are left out on purpose: the
@@ -114,6 +115,7 @@ class GovcrawlIndexer(CDXJIndexer):
     def __init__(self, output: Any, inputs: Any, **kwargs: Any) -> None:
         kwargs.setdefault("records", INDEXED_RECORDS)
         super().__init__(output, inputs, **kwargs)
+        self.not_modified: list[tuple[str, str, str]] = []  # (urlkey, 14-digit ts, digest)
 
     def _resolve_rel_path(self, filename: Any) -> str:
         # Inputs may be open streams (WARCs read from a store or from inside a WACZ being
@@ -125,14 +127,27 @@ class GovcrawlIndexer(CDXJIndexer):
     def filter_record(self, record: Any) -> bool:
         if not super().filter_record(record):
             return False
-        return not (
+        if (
             record.rec_type == "revisit"
             and record.http_headers is not None
             and record.http_headers.get_statuscode() == "304"
-        )
+        ):
+            # Indexed later as the original it confirmed, at the 304's time (module docstring).
+            url = record.rec_headers.get_header("WARC-Target-URI")
+            self.not_modified.append(
+                (
+                    self.get_url_key(url),
+                    _ts14(record.rec_headers.get_header("WARC-Date")),
+                    record.rec_headers.get_header("WARC-Payload-Digest"),
+                )
+            )
+            return False
+        return True
 
 
-def _warc_lines(source: WarcSource) -> list[bytes]:
+def _warc_lines(
+    source: WarcSource, pending: list[tuple[str, str, str]] | None = None
+) -> list[bytes]:
     """Sorted CDXJ lines (bytes, newline-terminated) of one WARC, via cdxj-indexer.
 
     The stream is read once from its first byte; warcio counts offsets itself when the stream
@@ -141,15 +156,47 @@ def _warc_lines(source: WarcSource) -> list[bytes]:
     name, opener = source
     out = io.StringIO()
     with contextlib.closing(opener()) as fh:
-        GovcrawlIndexer(
+        indexer = GovcrawlIndexer(
             out,
             [fh],
             post_append=True,
             filename=name,  # lines name the WARC by its base name
-        ).process_all()
+        )
+        indexer.process_all()
     lines = [line.encode("utf-8") + b"\n" for line in out.getvalue().splitlines()]
     lines.sort()
+    if pending is not None:
+        pending.extend(indexer.not_modified)
     return lines
+
+
+def _ts14(warc_date: str) -> str:
+    return re.sub(r"\D", "", warc_date)[:14]
+
+
+def _confirmed_lines(pending: list[tuple[str, str, str]], sources: list[Path]) -> list[bytes]:
+    """For each 304 (urlkey, ts, digest): a line at the 304's time pointing at the full response
+    it confirmed (same URL and payload digest, the latest one captured before it)."""
+    wanted: dict[str, list[tuple[str, str]]] = {}
+    for urlkey, ts, digest in pending:
+        wanted.setdefault(urlkey, []).append((ts, digest))
+    best: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}
+    for line in _merge_files(sources):
+        urlkey, ts, blob = line.decode("utf-8").rstrip("\n").split(" ", 2)
+        if urlkey not in wanted:
+            continue
+        fields = json.loads(blob)
+        if fields.get("mime") == "warc/revisit" or fields.get("status") != "200":
+            continue
+        for ts304, digest in wanted[urlkey]:
+            if fields.get("digest") == digest and ts <= ts304:
+                key = (urlkey, ts304, digest)
+                if key not in best or best[key][0] <= ts:
+                    best[key] = (ts, fields)
+    return sorted(
+        f"{urlkey} {ts304} {json.dumps(fields)}\n".encode()
+        for (urlkey, ts304, _digest), (_ts, fields) in best.items()
+    )
 
 
 def _sorted_unique(lines: Iterable[bytes]) -> Iterator[bytes]:
@@ -206,6 +253,7 @@ def _merge_into(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     per_warc: dict[str, int] = {}
     down: str | None = None
+    pending: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".cdxj-runs-") as tmp:
         runs: list[Path] = []
         for n, warc in enumerate(warcs):
@@ -214,7 +262,7 @@ def _merge_into(
                 unreadable[warc[0]] = down
                 continue
             try:
-                lines = _warc_lines(warc)
+                lines = _warc_lines(warc, pending)
             except Exception as exc:
                 if not store_only or unreadable is None:
                     raise
@@ -227,6 +275,10 @@ def _merge_into(
             run = Path(tmp) / f"run-{n}"
             run.write_bytes(b"".join(lines))
             runs.append(run)
+        if pending:
+            confirmed = Path(tmp) / "confirmed-304"
+            confirmed.write_bytes(b"".join(_confirmed_lines(pending, sorted_inputs + runs)))
+            runs.append(confirmed)
         round_no = 0
         while len(runs) + len(sorted_inputs) > MERGE_FANOUT:
             round_no += 1

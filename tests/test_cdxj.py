@@ -213,14 +213,25 @@ def test_many_warcs_merge_in_rounds_to_the_same_index(tmp_path, monkeypatch):
     assert rounds.read_bytes() == expected.read_bytes()
 
 
-def test_not_modified_revisit_gets_no_line(archive, tmp_path):
+def test_not_modified_revisit_is_indexed_as_the_original_it_confirmed(archive, tmp_path):
     third = fx.write_not_modified_crawl(archive.warc_dir, archive.first)
     out = tmp_path / "index.cdxj"
     cdxj.build_index([archive.first.path, archive.second.path, third.path], out)
     lines = [cdxj.parse_line(line) for line in _lines(out)]
-    assert len(lines) == 11  # crawl 3 adds only its counter response
+    # crawl 3 adds its counter response and, for the page's 304, a line at the 304's time that
+    # points at crawl 1's full response (pywb would replay the 304 record as an empty page).
+    assert len(lines) == 12
     in_third = [d for _, _, d in lines if d["filename"] == third.name]
     assert [d["url"] for d in in_third] == [fx.COUNTER_URL]
+    page_304 = third.records[fx.PAGE_URL]
+    ts_304 = cdxj._ts14(page_304.date)
+    confirmed = [
+        (ts, d) for _, ts, d in lines
+        if d["url"] == fx.PAGE_URL and d["filename"] == archive.first.path.name
+    ]  # fmt: skip
+    assert len(confirmed) == 2  # crawl 1's own line and the 304's
+    assert {d["offset"] for _, d in confirmed} == {str(archive.first.records[fx.PAGE_URL].offset)}
+    assert ts_304 in {ts for ts, _ in confirmed}
     # The 304 revisit is in the WARC all the same.
     page_304 = third.records[fx.PAGE_URL]
     with open(third.path, "rb") as fh:

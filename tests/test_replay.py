@@ -127,8 +127,8 @@ def test_page_answered_304_replays_its_content_not_an_empty_304(served):
     status, headers, body = fetch(raw_url(server, fx.PAGE_URL, TS3))
     assert status == 200
     assert body == fx.PAGE_HTML.encode("utf-8")
-    # The nearest indexed capture (crawl 2) stands in for the unindexed 304 of crawl 3.
-    assert headers["Memento-Datetime"] == "Sat, 05 Dec 2026 04:30:00 GMT"
+    # The 304 of crawl 3 is indexed as the full response it confirmed: crawl 1's record.
+    assert headers["Memento-Datetime"] == "Sat, 28 Nov 2026 04:30:00 GMT"
     status, _, body = fetch(raw_url(server, fx.COUNTER_URL, TS3))
     assert json.loads(body)["clicks"] == fx.CLICKS_CRAWL3
 
