@@ -30,6 +30,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
@@ -124,7 +125,7 @@ class StorageExtension:
         # Never return the Deferred: the sender must not wait for the upload.
         self._enqueue(lambda: self.spool.ship_one(Path(path)))
 
-    def spider_closed(self, spider: Any = None, reason: str = "") -> Deferred[None]:
+    async def spider_closed(self, spider: Any = None, reason: str = "") -> None:
         """Ship whatever is still local, then the capture index; the engine waits for it."""
         done: Deferred[None] = Deferred()
 
@@ -136,7 +137,7 @@ class StorageExtension:
         from twisted.internet import reactor  # here: importing it early would pick the reactor
 
         cast(Any, reactor).callLater(0, last_ship)
-        return done
+        await maybe_deferred_to_future(done)
 
     def _enqueue(self, work: Callable[[], SyncReport]) -> None:
         def run(_: Any) -> Deferred[None]:
