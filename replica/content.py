@@ -411,7 +411,7 @@ def build_body(spec: ReportSpec, round_: int = 1) -> Body:
         )
     n_apps = spec.applications
     if n_apps is None and body.tables is not None:
-        n_apps = body.tables.s3["new"][6].value or 0
+        n_apps = int(body.tables.s3["new"][6].value or 0)
 
     # Opening: the real page's own text, or sentences from the real pages.
     sub_style = "paren"

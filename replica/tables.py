@@ -355,8 +355,8 @@ def _walk(t: ReportTables, fn: Any) -> None:
     for cells in t.s3.values():
         for c in cells:
             fn(c)
-    for cells in t.s4.values():
-        for c in cells.values():
+    for group in t.s4.values():
+        for c in group.values():
             fn(c)
 
 

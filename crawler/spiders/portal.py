@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -53,9 +54,7 @@ class PortalSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.profiles = ProfileRegistry.load(
-            profiles_dir and __import__("pathlib").Path(profiles_dir)
-        )
+        self.profiles = ProfileRegistry.load(Path(profiles_dir) if profiles_dir else None)
         seed_list = _split_seeds(seeds)
         if seeds_file:
             with open(seeds_file, encoding="utf-8") as fh:
@@ -126,7 +125,7 @@ class PortalSpider(scrapy.Spider):
     def _html(self, response: Response) -> str | None:
         """Decoded HTML of a response, or None for bodies that are not HTML."""
         body = response.body
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        ctype = _content_type(response)
         if response.status == 304:
             # The WARC stage put the archived original's payload and type in meta.
             body = response.meta.get("original_payload", b"")
@@ -204,9 +203,9 @@ class PortalSpider(scrapy.Spider):
                         urljoin(page.url, f"{stem}_{n}.{ext}"), COLUMN, priority=25
                     )
         for endpoint in profile.list_endpoints:
-            m = re.search(endpoint.detect, html)
-            if m:
-                params = {k: v for k, v in m.groupdict().items() if v is not None}
+            found = re.search(endpoint.detect, html)
+            if found:
+                params = {k: v for k, v in found.groupdict().items() if v is not None}
                 url = urljoin(page.url, endpoint.url_template.format(page=1, **params))
                 yield scrapy.Request(
                     url,
@@ -217,9 +216,9 @@ class PortalSpider(scrapy.Spider):
                 )
         for link in _LINKS.extract_links(page):
             if " ".join(link.text.split()).lower() in profile.next_page_texts:
-                url = self.scope.clean(link.url, profile)
-                if url:
-                    yield self._page_request(url, COLUMN, priority=25)
+                next_url = self.scope.clean(link.url, profile)
+                if next_url:
+                    yield self._page_request(next_url, COLUMN, priority=25)
 
     def parse_list_endpoint(
         self, response: Response, template: str, params: dict[str, str], first: bool
@@ -228,9 +227,7 @@ class PortalSpider(scrapy.Spider):
         endpoint = next((e for e in profile.list_endpoints if e.url_template == template), None)
         if endpoint is None:
             return
-        text, _ = decode_body(
-            response.body, response.headers.get(b"Content-Type", b"").decode("latin-1")
-        )
+        text, _ = decode_body(response.body, _content_type(response))
         endpoint_path = urlsplit(response.url).path
         for href in re.findall(endpoint.link_pattern, text):
             url = self.scope.clean(urljoin(response.url, href), profile)
@@ -329,7 +326,7 @@ class PortalSpider(scrapy.Spider):
     def parse_counter(
         self, response: Response, item: ReportItem, steps: list[tuple[str, str]]
     ) -> Iterator[Any]:
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        ctype = _content_type(response)
         text, _ = decode_body(response.body, ctype)
         item.clicks = parse_counter_response(text, ctype)
         if item.clicks is None:
@@ -345,8 +342,7 @@ class PortalSpider(scrapy.Spider):
         item.attachments.append(
             {
                 "url": response.url,
-                "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1")
-                or None,
+                "content_type": _content_type(response),
                 "body": body,
                 "capture": response.meta.get("capture"),
             }
@@ -384,8 +380,7 @@ class PortalSpider(scrapy.Spider):
         item.attachments.append(
             {
                 "url": response.url,
-                "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1")
-                or None,
+                "content_type": _content_type(response),
                 "body": response.body
                 if response.status != 304
                 else response.meta.get("original_payload", b""),
@@ -418,7 +413,7 @@ class PortalSpider(scrapy.Spider):
         """Archived by the WARC stage; stylesheets bring their own images, fonts and imports."""
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("govcrawl/requisites")
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        ctype = (_content_type(response) or "").lower()
         if "css" not in ctype:
             return
         css, _ = decode_body(response.body, ctype)
@@ -446,6 +441,11 @@ class PortalSpider(scrapy.Spider):
         return scrapy.Request(
             url, callback=self.parse, meta={"role": role, "nav_depth": nav_depth}, priority=priority
         )
+
+
+def _content_type(response: Response) -> str | None:
+    value = response.headers.get(b"Content-Type")
+    return value.decode("latin-1") if value else None
 
 
 def _split_seeds(seeds: str | Iterable[str] | None) -> list[str]:
