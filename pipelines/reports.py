@@ -194,6 +194,7 @@ class ReportRecordPipeline:
                         "title": item.title,
                         "agency": item.agency,
                         "year": item.year,
+                        "outlink": item.extra.get("outlinks", []),
                     },
                 )
                 if item.text and cap.record_type == "response":

@@ -182,3 +182,38 @@ def test_flaky_page_retried_and_archived(crawl_round1: CrawlResult) -> None:
     for url in expected.flaky_urls():
         assert statuses.get(url, [])[-1:] == [200], url
         assert statuses[url].count(503) == 2
+
+
+def test_text_and_metadata_records_refer_to_each_report_response(crawl_round1: CrawlResult) -> None:
+    responses, conversions, metadata = {}, {}, {}
+    for _, record in _records(crawl_round1.archive):
+        uri = record.rec_headers.get_header("WARC-Target-URI")
+        rid = record.rec_headers.get_header("WARC-Record-ID")
+        if record.rec_type == "response":
+            responses[rid] = uri
+        elif record.rec_type == "conversion":
+            assert record.rec_headers.get_header("Content-Type") == "text/plain; charset=utf-8"
+            conversions[uri] = (
+                record.rec_headers.get_header("WARC-Refers-To"),
+                record.content_stream().read(),
+            )
+        elif record.rec_type == "metadata":
+            metadata[uri] = (
+                record.rec_headers.get_header("WARC-Refers-To"),
+                record.content_stream().read(),
+            )
+    for rep in expected.expected_reports(1):
+        url = rep["url"]
+        if rep["key_sentences"]:  # a scanned 图片版 page has no text to convert
+            refers, text = conversions[url]
+            assert responses[refers] == url
+            flat = "".join(text.decode("utf-8").split())
+            assert "".join(rep["key_sentences"][0].split()) in flat
+        refers, fields = metadata[url]
+        assert responses[refers] == url
+        lines = fields.decode("utf-8").splitlines()
+        if rep["clicks"] is not None:
+            assert f"clicks: {rep['clicks']}" in lines
+        assert f"published: {rep['published']}" in lines
+        if url.endswith(".html"):
+            assert any(line.startswith("outlink: http") for line in lines)

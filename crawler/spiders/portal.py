@@ -117,6 +117,7 @@ class PortalSpider(scrapy.Spider):
                 published=meta.published,
                 capture=response.meta.get("capture"),
             )
+            item.extra["outlinks"] = [link.url for link in _LINKS.extract_links(page)]
             yield from self._requisites(page, profile)
             yield from self._report_chain(item, html, page, profile)
             return
