@@ -349,12 +349,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from crawler.parsing.attachments import parse_file
+    from crawler.parsing.attachments import AttachmentError, parse_file
 
     try:
         result = parse_file(args.file)
-    except OSError as exc:
-        return _fail(EXIT_USAGE, str(exc))
+    except (OSError, AttachmentError) as exc:
+        return _fail(EXIT_USAGE, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return EXIT_OK
 

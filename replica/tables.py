@@ -115,35 +115,39 @@ S2_2019 = [
         "第二十条第(一)项",
         ["信息内容", "本年新制作数量", "本年新公开数量", "对外公开总数量"],
         [
-            ("规章", "rules", ["made", "published", "total"]),
-            ("规范性文件", "normative_documents", ["made", "published", "total"]),
+            ("规章", "rules", ["new_made", "new_published", "total_published"]),
+            ("规范性文件", "normative_documents", ["new_made", "new_published", "total_published"]),
         ],
     ),
     (
         "第二十条第(五)项",
         ["信息内容", "上一年项目数量", "本年增/减", "处理决定数量"],
         [
-            ("行政许可", "licensing", ["previous", "change", "decisions"]),
-            ("其他对外管理服务事项", "other_services", ["previous", "change", "decisions"]),
+            ("行政许可", "licensing", ["previous_year_items", "change", "decisions"]),
+            (
+                "其他对外管理服务事项",
+                "other_services",
+                ["previous_year_items", "change", "decisions"],
+            ),
         ],
     ),
     (
         "第二十条第(六)项",
         ["信息内容", "上一年项目数量", "本年增/减", "处理决定数量"],
         [
-            ("行政处罚", "penalty", ["previous", "change", "decisions"]),
-            ("行政强制", "enforcement", ["previous", "change", "decisions"]),
+            ("行政处罚", "penalty", ["previous_year_items", "change", "decisions"]),
+            ("行政强制", "enforcement", ["previous_year_items", "change", "decisions"]),
         ],
     ),
     (
         "第二十条第(八)项",
         ["信息内容", "上一年项目数量", "本年增/减"],
-        [("行政事业性收费", "fees", ["previous", "change"])],
+        [("行政事业性收费", "fees", ["previous_year_items", "change"])],
     ),
     (
         "第二十条第(九)项",
         ["信息内容", "采购项目数量", "采购总金额"],
-        [("政府集中采购", "procurement", ["projects", "amount"])],
+        [("政府集中采购", "procurement", ["projects", "total_amount"])],
     ),
 ]
 
@@ -231,7 +235,8 @@ class ReportTables:
 
 def _cell(v: int | float, shown: str | None = None) -> Cell:
     if shown is None:
-        shown = f"{v:g}" if isinstance(v, float) else str(v)
+        # Floats as written (3413.765), never rounded to a few significant digits.
+        shown = str(v)
     return Cell(shown, v)
 
 
@@ -270,7 +275,7 @@ def generate(
             "licensing": _cell(rng.choice([0, rng.randint(10, 900), rng.randint(1000, 40000)])),
             "penalty": _cell(rng.choice([0, rng.randint(1, 60), rng.randint(100, 900)])),
             "enforcement": _cell(rng.choice([0, 0, rng.randint(1, 40)])),
-            "fees_10k_yuan": _cell(rng.choice([0, round(rng.uniform(1, 5000), 3)])),
+            "fees_10k_yuan": _cell(rng.choice([0, round(rng.uniform(1, 5000), 2)])),
         }
     else:
         made = rng.choice([0, 0, 1, 2, 4])
@@ -279,26 +284,26 @@ def generate(
             prev = rng.choice([0, rng.randint(1, 80)])
             chg = rng.randint(-3, 5) if prev else 0
             return {
-                "previous": _cell(prev),
+                "previous_year_items": _cell(prev),
                 "change": _cell(chg),
                 "decisions": _cell(rng.choice([0, rng.randint(1, 3000)])),
             }
 
         t.s2 = {
-            "rules": {"made": _cell(0), "published": _cell(0), "total": _cell(0)},
+            "rules": {"new_made": _cell(0), "new_published": _cell(0), "total_published": _cell(0)},
             "normative_documents": {
-                "made": _cell(made),
-                "published": _cell(made),
-                "total": _cell(made + rng.randint(0, 20)),
+                "new_made": _cell(made),
+                "new_published": _cell(made),
+                "total_published": _cell(made + rng.randint(0, 20)),
             },
             "licensing": trio(),
             "other_services": trio(),
             "penalty": trio(),
             "enforcement": trio(),
-            "fees": {"previous": _cell(rng.choice([0, 2, 5])), "change": _cell(0)},
+            "fees": {"previous_year_items": _cell(rng.choice([0, 2, 5])), "change": _cell(0)},
             "procurement": {
                 "projects": _cell(rng.choice([0, 1, 3])),
-                "amount": _cell(rng.choice([0, round(rng.uniform(5, 300), 2)])),
+                "total_amount": _cell(rng.choice([0, round(rng.uniform(5, 300), 2)])),
             },
         }
     if fixed:

@@ -138,3 +138,30 @@ def test_progress_line_on_a_terminal_only(tmp_path: Path, replica_round1) -> Non
     quiet = run_govcrawl(["crawl", "--archive", str(tmp_path / "b"), *FAST, "--max-pages", "40"],
                          replica_round1.url)  # fmt: skip
     assert "\rpages " not in quiet.stderr
+
+
+def test_parse_prints_the_tables_of_a_saved_page(tmp_path: Path) -> None:
+    import json
+    from urllib.parse import urlsplit
+
+    from crawler.parsing.tables import flatten_tables
+    from replica import expected
+    from replica.site import build
+
+    site = build(1, 1)
+    rep = next(r for r in expected.expected_reports(1) if r["layout"] == "html" and r["tables"])
+    parts = urlsplit(rep["url"])
+    page = tmp_path / "report.html"
+    page.write_bytes(site.res[(parts.hostname, parts.path)].body)
+    proc = run_govcrawl(["parse", str(page)], None)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    want = flatten_tables(rep["tables"])
+    got = flatten_tables(result["tables"])
+    assert {k: got.get(k) for k in want if k.startswith("section3.")} == {
+        k: v for k, v in want.items() if k.startswith("section3.")
+    }
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"PK\x03\x04 not really a docx")
+    bad = run_govcrawl(["parse", str(broken)], None)
+    assert bad.returncode == 2 and bad.stderr.startswith("govcrawl: ")

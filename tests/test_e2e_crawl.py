@@ -217,3 +217,39 @@ def test_text_and_metadata_records_refer_to_each_report_response(crawl_round1: C
         assert f"published: {rep['published']}" in lines
         if url.endswith(".html"):
             assert any(line.startswith("outlink: http") for line in lines)
+
+
+def test_report_tables_every_cell(crawl_round1: CrawlResult) -> None:
+    """Every cell of every replica report with tables, in every layout: the known value, or null
+    where the page made the cell unattributable (the parser says which row) - never a wrong one."""
+    from crawler.parsing.tables import flatten_tables
+
+    got = crawl_round1.reports()
+    right = total = 0
+    wrong, unexplained = [], []
+    layouts = set()
+    for rep in expected.expected_reports(1):
+        record = got[rep["url"]]
+        if not rep["tables"]:
+            assert record["tables"] is None, rep["url"]
+            continue
+        layouts.add(rep["layout"])
+        want, have = flatten_tables(rep["tables"]), flatten_tables(record["tables"])
+        warned = " ".join(record["tables"].get("warnings", []))
+        for name, value in want.items():
+            total += 1
+            if have.get(name) == value:
+                right += 1
+            elif have.get(name) is not None:
+                wrong.append((rep["url"], name, have.get(name), value))
+            elif name.rsplit(".", 1)[0] not in warned:
+                unexplained.append((rep["url"], name, value))
+        assert record["tables"]["template"] == rep["template"]
+    assert wrong == [] and unexplained == []
+    assert layouts >= {"html", "flat", "rows", "docx", "xlsx", "pdf"}
+    assert right / total > 0.99, f"{right}/{total}"
+    broken = [r["url"] for r in expected.expected_reports(1) if r["arithmetic_ok"] is False]
+    assert broken and all(
+        any(not c["ok"] and c.get("evaluable", True) for c in got[u]["tables"]["checks"])
+        for u in broken
+    )
