@@ -17,9 +17,9 @@ from PIL import Image
 
 from pipelines import replay
 from tests import warcfixtures as fx
+from tests.chromium import CHROMIUM
+from tests.chromium import chromium as run_chromium
 from tests.test_replay import TS1, TS2, free_port, pywb_bin  # noqa: F401  (session fixture)
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,24 +40,7 @@ def server(pywb_bin, tmp_path_factory) -> Iterator[replay.ReplayServer]:  # noqa
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-proxy-server",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--virtual-time-budget=5000",
-        *args,
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return res
+    return run_chromium(tmp_path, "--virtual-time-budget=5000", *args)
 
 
 @pytest.mark.parametrize(("ts", "clicks"), [(TS1, fx.CLICKS_CRAWL1), (TS2, fx.CLICKS_CRAWL2)])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import re
 import shutil
-import subprocess
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -20,9 +19,9 @@ import pytest
 from PIL import Image, ImageChops, ImageFilter
 
 from pipelines import coverage as cov
+from tests.chromium import CHROMIUM, chromium
 from tests.conftest import CrawlResult, run_govcrawl
 
-CHROMIUM = Path("/usr/bin/chromium")
 CST = timezone(timedelta(hours=8))
 FETCHED = "2026-11-28T04:30:00Z"
 
@@ -552,26 +551,6 @@ def test_cli_defaults_and_errors(crawl_round1: CrawlResult, tmp_path: Path) -> N
 
 
 # -- the page in a browser ----------------------------------------------------------------------
-
-
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-proxy-server",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        *args,
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return res
 
 
 def solid_pixels(image: Image.Image, hex_colour: str) -> int:

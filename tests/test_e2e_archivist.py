@@ -7,7 +7,6 @@ import io
 import json
 import re
 import socket
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,9 +21,9 @@ from crawler.parsing.decode import decode_body
 from pipelines import replay
 from pipelines.wacz import check_wacz
 from replica import expected
+from tests.chromium import chromium, needs_chromium
 from tests.conftest import CrawlResult, run_govcrawl
 
-CHROMIUM = Path("/usr/bin/chromium")
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -166,8 +165,8 @@ def test_wacz_hashes_and_pages(indexed: CrawlResult, tmp_path: Path) -> None:
     assert all(p.get("title") and p.get("ts") for p in pages)
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
+@needs_chromium[0]
+@needs_chromium[1]
 def test_browser_renders_replayed_report_with_styles_and_click_count(
     indexed: CrawlResult, server, tmp_path: Path
 ) -> None:
@@ -175,33 +174,16 @@ def test_browser_renders_replayed_report_with_styles_and_click_count(
     want = {r["url"]: r for r in expected.expected_reports(1)}[seed]["clicks"]
     history = run_govcrawl(["history", seed, "--archive", str(indexed.archive)], None).stdout
     url = server.replay_url(seed, json.loads(history.splitlines()[0])["fetched"])
-    base = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-proxy-server",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=5000",
-    ]
-    dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
+    dom = chromium(tmp_path, "--virtual-time-budget=5000", "--dump-dom", url)
     assert re.search(rf'id="hits"[^>]*>\s*{want}\s*<', dom.stdout), "click count not filled in"
     assert "年度报告" in dom.stdout
     shot = tmp_path / "report.png"
-    subprocess.run(
-        [*base, f"--screenshot={shot}", "--window-size=1280,1600", url],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,1600", url)
     from PIL import Image
 
     with Image.open(shot) as img:
-        colours = img.convert("RGB").getcolors(maxcolors=1_000_000)
-    assert colours is not None and len(colours) > 20, "the page rendered as a blank image"
+        pixels = img.convert("RGB")
+        colours = dict((rgb, n) for n, rgb in pixels.getcolors(maxcolors=1_000_000) or [])
+    # The archived stylesheet was applied: its red header bar and menu fill whole areas.
+    assert colours.get((0xB4, 0x00, 0x00), 0) > 10_000, "header colour of main.css missing"
+    assert colours.get((0xC8, 0x1E, 0x1E), 0) > 5_000, "menu colour of main.css missing"
