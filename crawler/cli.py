@@ -12,6 +12,7 @@ Exit codes (documented in README.md):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -111,6 +112,11 @@ def run_crawl(
             recovery = recover_archive(layout, index)
         finally:
             index.close()
+        if recovery.changed or (layout.root / "reports.journal.jsonl").exists():
+            # The last crawl died: what it fetched last (a report's stylesheet, say) may be
+            # missing, so this run rechecks everything once instead of trusting the schedule.
+            settings.set("GOVCRAWL_REVISIT_INTERVAL", 0, priority="cmdline")
+            settings.set("GOVCRAWL_REPORT_RECHECK", 0, priority="cmdline")
         settings.set("GOVCRAWL_ARCHIVE_DIR", str(layout.root), priority="cmdline")
         # This process holds the archive lock already; the WARC stage must not take it again.
         settings.set("GOVCRAWL_ARCHIVE_LOCK", False, priority="cmdline")
@@ -209,7 +215,7 @@ def _summary(
         },
         "traps_dropped": n("govcrawl/traps/dropped"),
         "robots_forbidden": n("robotstxt/forbidden"),
-        "recovered": getattr(recovery, "as_dict", lambda: {})() if recovery is not None else {},
+        "recovered": dataclasses.asdict(recovery) if recovery is not None else {},
     }
 
 

@@ -151,6 +151,7 @@ def test_concurrent_run_refused(tmp_path: Path, replica_round1) -> None:
 
 
 def _kill_after(archive: Path, replica, n_requests: int) -> None:
+    """Start a crawl and SIGKILL it once the portal has answered ``n_requests`` requests."""
     proc = subprocess.Popen(
         [*GOVCRAWL, "crawl", "--archive", str(archive), *FAST],
         cwd=REPO,
@@ -165,8 +166,9 @@ def _kill_after(archive: Path, replica, n_requests: int) -> None:
                 if sum(1 for _ in fh) >= n_requests:
                     break
         time.sleep(0.02)
+    assert proc.poll() is None, "the crawl ended before the kill point"
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    assert proc.wait() == -signal.SIGKILL
 
 
 def _check_warcs(archive: Path) -> None:
@@ -179,10 +181,22 @@ def _check_warcs(archive: Path) -> None:
     assert check.returncode == 0, check.stdout[-2000:]
 
 
-@pytest.mark.parametrize("kill_at", [1, 60, 250])
+# Kill points: at the first request, among the list pages, deep among reports and requisites
+# (a whole crawl of the replica makes about 210 requests).
+@pytest.mark.parametrize("kill_at", [1, 60, 140])
 def test_kill_9_then_resume_gives_the_same_captures(
     crawl_round1: CrawlResult, tmp_path: Path, kill_at: int
 ) -> None:
+    _kill_and_resume(crawl_round1, tmp_path, kill_at)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", [3, 15, 30, 45, 90, 110, 125, 150, 170])
+def test_kill_9_at_many_points(crawl_round1: CrawlResult, tmp_path: Path, kill_at: int) -> None:
+    _kill_and_resume(crawl_round1, tmp_path, kill_at)
+
+
+def _kill_and_resume(crawl_round1: CrawlResult, tmp_path: Path, kill_at: int) -> None:
     archive = tmp_path / "archive"
     replica = start_replica(tmp_path)
     try:
@@ -193,6 +207,9 @@ def test_kill_9_then_resume_gives_the_same_captures(
         replica.stop()
     _check_warcs(archive)
     assert not list((archive / "warc").glob("*.open"))
+    # The resumed run says what it repaired: the killed run's open WARC was cut and sealed.
+    summary = json.loads(sorted((archive / "runs").glob("*.json"))[-1].read_text())
+    assert summary["recovered"]["sealed"] or summary["recovered"]["removed"]
     # Trap pages are bounded, not enumerated: which variants fall under the bound depends on
     # the order pages arrive in, so they are left out of the comparison.
     traps = tuple(t["prefix"] for t in expected.trap_info())
