@@ -106,24 +106,34 @@ def test_revisits_of_round_two_resolve(indexed: CrawlResult, server) -> None:
         assert "".join(rep["key_sentences"][0].split()) in _text(ctype, body), rep["url"]
 
 
-def test_requisites_replay(indexed: CrawlResult, server) -> None:
-    rep = expected.expected_reports(1)[0]
-    status, ctype, body = _get(
-        server.replay_url(rep["url"]).replace("/govcrawl/", "/govcrawl/id_/", 1)
-    )
-    html = decode_body(body, ctype)[0]
-    srcs = re.findall(r'(?:href|src)="([^"]+\.(?:css|js|png|gif|jpg))"', html)
-    assert srcs, "the report page links its stylesheet, script and images"
-    for src in srcs:
-        absolute = urllib.parse.urljoin(rep["url"], src)
-        status, ctype, body = _get(
-            server.replay_url(absolute).replace("/govcrawl/", "/govcrawl/id_/", 1)
+def _raw(server: replay.ReplayServer, url: str) -> tuple[int, str, bytes]:
+    """The archived bytes of the latest capture of ``url`` (pywb's id_ mode: no rewriting)."""
+    return _get(server.replay_url(url).replace("/govcrawl/", "/govcrawl/id_/", 1))
+
+
+def test_every_report_pages_requisites_replay(indexed: CrawlResult, server) -> None:
+    requisites: set[str] = set()
+    for rep in expected.expected_reports(2):  # the latest capture of each still-published page
+        if not rep["url"].endswith(".html"):
+            continue
+        status, ctype, body = _raw(server, rep["url"])
+        assert status == 200, rep["url"]
+        srcs = re.findall(
+            r'(?:href|src)="([^"]+\.(?:css|js|png|gif|jpg))"', decode_body(body, ctype)[0]
         )
-        assert status == 200, absolute
-        if absolute.endswith(".css"):
+        assert srcs, f"{rep['url']} links no stylesheet, script or image"
+        requisites.update(urllib.parse.urljoin(rep["url"], src) for src in srcs)
+    missing = []
+    for url in sorted(requisites):
+        status, _, body = _raw(server, url)
+        if status != 200:
+            missing.append(url)
+        elif url.endswith(".css"):
             # What the stylesheet loads (background images, fonts) was archived too.
             for ref in re.findall(r"url\(\s*['\"]?([^'\")]+)", body.decode("utf-8", "replace")):
-                assert _get(server.replay_url(urllib.parse.urljoin(absolute, ref)))[0] == 200, ref
+                if _get(server.replay_url(urllib.parse.urljoin(url, ref)))[0] != 200:
+                    missing.append(urllib.parse.urljoin(url, ref))
+    assert len(requisites) > 10 and missing == []
 
 
 def test_counter_replays_each_rounds_number(indexed: CrawlResult, server) -> None:
