@@ -103,7 +103,8 @@ class StorageExtension:
     def from_crawler(cls, crawler: Crawler) -> StorageExtension:
         config = StoreConfig.from_settings(crawler.settings)
         if config.uri is None:
-            raise NotConfigured("no GOVCRAWL_STORE: the archive folder is the store")
+            # The default, not a warning: without arguments Scrapy disables it silently.
+            raise NotConfigured()
         store = config.open()
         if isinstance(store, LocalStore):
             raise NotConfigured("GOVCRAWL_STORE is a local folder: nothing to upload")
