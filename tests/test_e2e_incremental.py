@@ -201,15 +201,21 @@ def _kill_and_resume(crawl_round1: CrawlResult, tmp_path: Path, kill_at: int) ->
     replica = start_replica(tmp_path)
     try:
         _kill_after(archive, replica, kill_at)
+        # Killed at the first request, the crawl may not have opened a WARC yet.
+        left_open = sorted(p.name for p in (archive / "warc").glob("*.open"))
         proc = run_govcrawl(["crawl", "--archive", str(archive), *FAST], replica.url)
         assert proc.returncode == 0, proc.stderr[-3000:]
     finally:
         replica.stop()
     _check_warcs(archive)
     assert not list((archive / "warc").glob("*.open"))
-    # The resumed run says what it repaired: the killed run's open WARC was cut and sealed.
+    # The resumed run says what it repaired: the killed run was closed as interrupted and
+    # each WARC it left open was cut and sealed (or removed when it held no whole record).
     summary = json.loads(sorted((archive / "runs").glob("*.json"))[-1].read_text())
-    assert summary["recovered"]["sealed"] or summary["recovered"]["removed"]
+    recovered = summary["recovered"]
+    assert recovered["interrupted_runs"]
+    repaired = [n + ".open" for n in recovered["sealed"]] + recovered["removed"]
+    assert sorted(repaired) == left_open
     # Trap pages are bounded, not enumerated: which variants fall under the bound depends on
     # the order pages arrive in, so they are left out of the comparison.
     traps = tuple(t["prefix"] for t in expected.trap_info())
