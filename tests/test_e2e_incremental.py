@@ -234,6 +234,46 @@ def _kill_and_resume(crawl_round1: CrawlResult, tmp_path: Path, kill_at: int) ->
     assert set(crawl_round1.reports()) == set(CrawlResult(archive, replica, proc).reports())
 
 
+def test_unchanged_stylesheet_still_brings_its_images(
+    crawl_round1: CrawlResult, tmp_path: Path
+) -> None:
+    """A stylesheet answered 304 is read from its archived original, so an image it loads that
+    the archive lacks (a run killed between the two) is fetched."""
+    import sqlite3
+
+    archive = tmp_path / "archive"
+    shutil.copytree(crawl_round1.archive, archive)
+    banner = "http://www.xam.gov.cn/xam/images/banner.png"
+    with sqlite3.connect(archive / "captures.sqlite3") as db:
+        assert db.execute("DELETE FROM captures WHERE url = ?", (banner,)).rowcount == 1
+    replica = start_replica(tmp_path)
+    try:
+        proc = run_govcrawl(
+            [
+                "crawl",
+                "--archive",
+                str(archive),
+                *FAST,
+                "--set",
+                "GOVCRAWL_REVISIT_INTERVAL=0",
+                "--set",
+                "GOVCRAWL_REPORT_RECHECK=0",
+            ],
+            replica.url,
+        )
+    finally:
+        replica.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    answered = {(f"http://{r['host']}{r['path']}", r["status"]) for r in replica.requests()}
+    assert any(
+        u.startswith("http://www.xam.gov.cn/") and u.endswith(".css")
+        for u, st in answered
+        if st == 304
+    )
+    assert (banner, 200) in answered
+    assert banner in {u for u, _, _ in _captures(archive)}
+
+
 def test_scheduled_rerun_skips_recent_articles_but_rereads_lists(
     crawl_round1: CrawlResult, tmp_path: Path
 ) -> None:

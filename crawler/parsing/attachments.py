@@ -9,14 +9,13 @@
   ``tables.parse_tables`` reads as a delimited table.
 - ``parse_file(path)``: what ``govcrawl parse FILE`` prints.
 
-Errors: ``UnsupportedAttachment`` for types without an extractor here (including .doc/.wps/.xls
-when Debian's ``antiword``/``catdoc`` are not installed); ``AttachmentError`` (its base class)
+Errors: ``UnsupportedAttachment`` for types without an extractor here (including .doc/.wps
+when neither of Debian's ``catdoc``/``antiword`` is installed); ``AttachmentError`` (its base class)
 for files that cannot be read as what they claim to be. Library exceptions never leak.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
@@ -49,7 +48,7 @@ __all__ = [
 
 ATTACHMENT_EXTENSIONS: tuple[str, ...] = (".pdf", ".doc", ".docx", ".wps", ".xls", ".xlsx")
 _EXT_RE = re.compile(r"\.(?:pdf|docx?|wps|xlsx?)$", re.IGNORECASE)
-_TOOL_TIMEOUT = 120  # seconds for antiword/catdoc/xls2csv on one file
+_TOOL_TIMEOUT = 120  # seconds for catdoc/antiword on one file
 
 
 class AttachmentError(Exception):
@@ -400,44 +399,87 @@ def _xlsx_text(body: bytes) -> str:
 
 
 def _sheet_lines(ws: Any) -> list[str]:
-    """Rows of one sheet. Each block of consecutive non-empty rows is one table: its rows are
-    cut to the block's width (so a trailing empty cell inside the table stays an empty field,
-    while the sheet's unused columns go), and positions covered by a merge are left out."""
+    """Rows of one openpyxl sheet (see ``_grid_lines``)."""
+    merges = [(r.min_row, r.max_row, r.min_col, r.max_col) for r in ws.merged_cells.ranges]
+    rows = {row[0].row: [_xlsx_value(c.value) for c in row] for row in ws.iter_rows()}
+    return _grid_lines(rows, merges)
+
+
+def _grid_lines(rows: dict[int, list[str]], merges: list[tuple[int, int, int, int]]) -> list[str]:
+    """Lines of one sheet given its cell texts by 1-based row and its merged ranges as
+    1-based inclusive ``(min_row, max_row, min_col, max_col)``. Each block of consecutive
+    non-empty rows is one table: its rows are cut to the block's width (so a trailing empty cell
+    inside the table stays an empty field, while the sheet's unused columns go), and positions
+    covered by a merge are left out."""
     covered: set[tuple[int, int]] = set()
     extent: dict[int, int] = {}  # row -> rightmost column in use (merges included)
-    for rng in ws.merged_cells.ranges:
-        for row in range(rng.min_row, rng.max_row + 1):
-            extent[row] = max(extent.get(row, 0), rng.max_col)
-            for col in range(rng.min_col, rng.max_col + 1):
-                if (row, col) != (rng.min_row, rng.min_col):
+    for min_row, max_row, min_col, max_col in merges:
+        for row in range(min_row, max_row + 1):
+            extent[row] = max(extent.get(row, 0), max_col)
+            for col in range(min_col, max_col + 1):
+                if (row, col) != (min_row, min_col):
                     covered.add((row, col))
-    values: dict[int, list[str]] = {}
-    for row in ws.iter_rows():
-        fields = [_xlsx_value(c.value) for c in row]
+    for r, fields in rows.items():
         used = [i + 1 for i, f in enumerate(fields) if f]
         if used:
-            extent[row[0].row] = max(extent.get(row[0].row, 0), used[-1])
-        values[row[0].row] = fields
+            extent[r] = max(extent.get(r, 0), used[-1])
     lines: list[str] = []
     block: list[int] = []
 
     def flush() -> None:
         width = max((extent[r] for r in block), default=0)
         for r in block:
-            fields = (values.get(r, []) + [""] * width)[:width]
+            fields = (rows.get(r, []) + [""] * width)[:width]
             cells = [f for col, f in enumerate(fields, 1) if (r, col) not in covered]
             line = _row_line(cells)
             if line:
                 lines.append(line)
         block.clear()
 
-    for r in range(1, (ws.max_row or 0) + 1):
+    for r in range(1, max([*rows, *extent], default=0) + 1):
         if extent.get(r):
             block.append(r)
         else:
             flush()
     flush()
     return lines
+
+
+def _xls_text(body: bytes) -> str:
+    """Legacy Excel (BIFF) workbooks through xlrd, laid out like .xlsx sheets."""
+    import xlrd
+
+    # formatting_info: merged ranges are only read with it.
+    book = xlrd.open_workbook(file_contents=body, formatting_info=True, on_demand=True)
+    try:
+        lines: list[str] = []
+        many = book.nsheets > 1
+        for index in range(book.nsheets):
+            sheet = book.sheet_by_index(index)
+            if many:
+                lines.append(sheet.name)
+            rows = {
+                r + 1: [_xls_value(book, sheet.cell(r, c)) for c in range(sheet.row_len(r))]
+                for r in range(sheet.nrows)
+            }
+            merges = [(rlo + 1, rhi, clo + 1, chi) for rlo, rhi, clo, chi in sheet.merged_cells]
+            lines.extend(_grid_lines(rows, merges))
+            book.unload_sheet(index)
+        return "\n".join(lines)
+    finally:
+        book.release_resources()
+
+
+def _xls_value(book: Any, cell: Any) -> str:
+    import xlrd
+
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        return _xlsx_value(xlrd.xldate_as_datetime(cell.value, book.datemode))
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return _xlsx_value(bool(cell.value))
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+        return ""
+    return _xlsx_value(cell.value)
 
 
 def _run_tool(cmd: list[str], body: bytes, suffix: str) -> tuple[int, bytes, bytes]:
@@ -452,14 +494,16 @@ def _run_tool(cmd: list[str], body: bytes, suffix: str) -> tuple[int, bytes, byt
 
 def _legacy_word_text(body: bytes, kind: str, filename: str) -> str:
     tools = [
-        ("antiword", ["antiword", "-m", "UTF-8.txt", "-w", "0"]),
+        # catdoc keeps each table row on one line of tab-separated cells; antiword draws
+        # tables as text art that loses nested rows, so it is only the fallback.
         ("catdoc", ["catdoc", "-d", "utf-8", "-w"]),
+        ("antiword", ["antiword", "-m", "UTF-8.txt", "-w", "0"]),
     ]
     available = [(name, cmd) for name, cmd in tools if shutil.which(name)]
     if not available:
         raise UnsupportedAttachment(
             f"{filename}: .{kind} text needs Debian's antiword or catdoc "
-            "(apt-get install antiword catdoc); neither is on PATH"
+            "(apt-get install catdoc antiword); neither is on PATH"
         )
     errors: list[str] = []
     for name, cmd in available:
@@ -474,27 +518,6 @@ def _legacy_word_text(body: bytes, kind: str, filename: str) -> str:
     raise AttachmentError(f"cannot read {filename} as .{kind}: " + "; ".join(errors))
 
 
-def _xls_text(body: bytes, filename: str) -> str:
-    if not shutil.which("xls2csv"):
-        raise UnsupportedAttachment(
-            f"{filename}: .xls text needs xls2csv from Debian's catdoc (apt-get install catdoc)"
-        )
-    try:
-        rc, out, err = _run_tool(["xls2csv", "-d", "utf-8"], body, ".xls")
-    except subprocess.TimeoutExpired as exc:
-        raise AttachmentError(f"cannot read {filename} as .xls: xls2csv timed out") from exc
-    if rc != 0:
-        msg = err.decode("utf-8", "replace").strip()[:200]
-        raise AttachmentError(f"cannot read {filename} as .xls: xls2csv exit {rc}: {msg}")
-    lines: list[str] = []
-    for sheet in out.decode("utf-8", "replace").split("\f"):
-        for row in csv.reader(io.StringIO(sheet)):
-            line = _row_line([_cell_text(c) for c in row])
-            if line:
-                lines.append(line)
-    return "\n".join(lines)
-
-
 def decode_html(body: bytes) -> str:
     """Page bytes as text: UTF-8 when they are valid UTF-8, else GB18030 (GB2312/GBK sites)."""
     try:
@@ -507,6 +530,7 @@ _EXTRACTORS: dict[str, Callable[[bytes], str]] = {
     "pdf": _pdf_text,
     "docx": _docx_text,
     "xlsx": _xlsx_text,
+    "xls": _xls_text,
 }
 
 
@@ -533,8 +557,6 @@ def extract_attachment_text(body: bytes, filename: str, content_type: str | None
         return text
     if kind in ("doc", "wps"):
         return _legacy_word_text(body, kind, filename)
-    if kind == "xls":
-        return _xls_text(body, filename)
     if kind == "html":
         return html_to_text(decode_html(body))
     if kind == "text":

@@ -125,15 +125,9 @@ class PortalSpider(scrapy.Spider):
 
     def _html(self, response: Response) -> str | None:
         """Decoded HTML of a response, or None for bodies that are not HTML."""
-        body = response.body
-        ctype = _content_type(response)
-        if response.status == 304:
-            # The WARC stage put the archived original's payload and type in meta.
-            body = response.meta.get("original_payload", b"")
-            ctype = response.meta.get("original_content_type") or ctype
-            if not body:
-                logger.warning("304 for %s without an archived original", response.url)
-                return None
+        body, ctype = _payload(response)
+        if not body and response.status == 304:
+            return None
         if ctype and not any(t in ctype.lower() for t in ("html", "xml", "text/plain")):
             return None
         text, _encoding = decode_body(body, ctype)
@@ -228,7 +222,7 @@ class PortalSpider(scrapy.Spider):
         endpoint = next((e for e in profile.list_endpoints if e.url_template == template), None)
         if endpoint is None:
             return
-        text, _ = decode_body(response.body, _content_type(response))
+        text, _ = decode_body(*_payload(response))
         endpoint_path = urlsplit(response.url).path
         for href in re.findall(endpoint.link_pattern, text):
             url = self.scope.clean(urljoin(response.url, href), profile)
@@ -264,9 +258,9 @@ class PortalSpider(scrapy.Spider):
             )
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
-        if response.status != 200:
+        if response.status not in (200, 304):
             return
-        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+        for url in sitemap_urls_from_robots(_payload(response)[0], base_url=response.url):
             yield scrapy.Request(
                 url, callback=self.parse_sitemap, meta={"trap_exempt": True}, priority=15
             )
@@ -274,7 +268,7 @@ class PortalSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
         try:
-            sitemap = Sitemap(response.body)
+            sitemap = Sitemap(_payload(response)[0])
         except Exception:  # lxml raises several types on garbage
             logger.warning("unreadable sitemap %s", response.url)
             return
@@ -327,8 +321,8 @@ class PortalSpider(scrapy.Spider):
     def parse_counter(
         self, response: Response, item: ReportItem, steps: list[tuple[str, str]]
     ) -> Iterator[Any]:
-        ctype = _content_type(response)
-        text, _ = decode_body(response.body, ctype)
+        body, ctype = _payload(response)
+        text, _ = decode_body(body, ctype)
         item.clicks = parse_counter_response(text, ctype)
         if item.clicks is None:
             self.crawler.stats.inc_value("govcrawl/counters/unreadable")
@@ -337,13 +331,11 @@ class PortalSpider(scrapy.Spider):
     def parse_attachment(
         self, response: Response, item: ReportItem, steps: list[tuple[str, str]]
     ) -> Iterator[Any]:
-        body = response.body
-        if response.status == 304:
-            body = response.meta.get("original_payload", b"")
+        body, ctype = _payload(response)
         item.attachments.append(
             {
                 "url": response.url,
-                "content_type": _content_type(response),
+                "content_type": ctype,
                 "body": body,
                 "capture": response.meta.get("capture"),
             }
@@ -378,13 +370,12 @@ class PortalSpider(scrapy.Spider):
             None,
         )
         item.year, item.agency = verdict.year, verdict.agency
+        body, ctype = _payload(response)
         item.attachments.append(
             {
                 "url": response.url,
-                "content_type": _content_type(response),
-                "body": response.body
-                if response.status != 304
-                else response.meta.get("original_payload", b""),
+                "content_type": ctype,
+                "body": body,
                 "capture": response.meta.get("capture"),
             }
         )
@@ -414,10 +405,13 @@ class PortalSpider(scrapy.Spider):
         """Archived by the WARC stage; stylesheets bring their own images, fonts and imports."""
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("govcrawl/requisites")
-        ctype = (_content_type(response) or "").lower()
+        # A 304 stylesheet is read from its archived original, so images it loads that an
+        # earlier (perhaps killed) run did not reach are still fetched.
+        body, ctype = _payload(response)
+        ctype = (ctype or "").lower()
         if "css" not in ctype:
             return
-        css, _ = decode_body(response.body, ctype)
+        css, _ = decode_body(body, ctype)
         for match in _CSS_URL.finditer(css):
             ref = match.group(1) or match.group(2)
             url = urljoin(response.url, ref.strip().strip("'\""))
@@ -447,6 +441,17 @@ class PortalSpider(scrapy.Spider):
 def _content_type(response: Response) -> str | None:
     value = response.headers.get(b"Content-Type")
     return value.decode("latin-1") if value else None
+
+
+def _payload(response: Response) -> tuple[bytes, str | None]:
+    """Body and Content-Type of a response; for a 304, of the archived original that the WARC
+    stage put in meta (a 304 has no body and usually no type)."""
+    if response.status == 304:
+        body = response.meta.get("original_payload", b"")
+        if not body:
+            logger.warning("304 for %s without an archived original", response.url)
+        return body, response.meta.get("original_content_type") or _content_type(response)
+    return response.body, _content_type(response)
 
 
 def _split_seeds(seeds: str | Iterable[str] | None) -> list[str]:
