@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -239,8 +240,6 @@ def test_unchanged_stylesheet_still_brings_its_images(
 ) -> None:
     """A stylesheet answered 304 is read from its archived original, so an image it loads that
     the archive lacks (a run killed between the two) is fetched."""
-    import sqlite3
-
     archive = tmp_path / "archive"
     shutil.copytree(crawl_round1.archive, archive)
     banner = "http://www.xam.gov.cn/xam/images/banner.png"
