@@ -27,8 +27,8 @@ from tests.conftest import FAST, crawl_env, start_replica  # noqa: E402
 # The same spider and settings with the archiving extensions and item pipelines switched off.
 PLAIN_SCRAPY = [
     "--set",
-    'EXTENSIONS={"pipelines.warc.WarcArchiveExtension": null, '
-    '"pipelines.storage.StorageExtension": null}',
+    'EXTENSIONS={"crawler.extensions.warc.WarcArchiveExtension": null, '
+    '"crawler.extensions.storage.StorageExtension": null}',
     "--set",
     "ITEM_PIPELINES={}",
 ]

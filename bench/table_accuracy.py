@@ -1,4 +1,4 @@
-"""Cell accuracy of crawler.parsing.tables per layout.
+"""Cell accuracy of govcrawl.extract.tables per layout.
 
     .venv/bin/python bench/table_accuracy.py [--docs N] [--seed S]
 
@@ -29,8 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.parsing.attachments import extract_attachment_text  # noqa: E402
-from crawler.parsing.tables import flatten_tables, parse_tables  # noqa: E402
+from govcrawl.extract.attachments import extract_attachment_text  # noqa: E402
+from govcrawl.extract.tables import flatten_tables, parse_tables  # noqa: E402
 from tests.fixtures.tables import render as R  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "tables"

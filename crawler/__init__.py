@@ -1,4 +1,5 @@
-"""govcrawl: archival crawler for Chinese government portals' annual reports."""
+"""The Scrapy side of govcrawl: command line, spiders, middlewares, extensions, site profiles."""
 
-__version__ = "0.1.0"
-CONTACT_URL = "https://github.com/govcrawl/govcrawl#contact"
+from govcrawl import CONTACT_URL, __version__
+
+__all__ = ["CONTACT_URL", "__version__"]

@@ -87,10 +87,10 @@ def run_crawl(
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
-    from crawler.archive.captures import CaptureIndex
-    from crawler.archive.layout import ArchiveError, ArchiveLayout
-    from crawler.archive.lock import ArchiveLock, ArchiveLocked
-    from crawler.archive.recovery import recover_archive
+    from govcrawl.archive.captures import CaptureIndex
+    from govcrawl.archive.layout import ArchiveError, ArchiveLayout
+    from govcrawl.archive.lock import ArchiveLock, ArchiveLocked
+    from govcrawl.archive.recovery import recover_archive
 
     try:
         layout = ArchiveLayout.open(archive)
@@ -131,7 +131,7 @@ def run_crawl(
             progress = sys.stderr.isatty() and not verbose
         if progress:
             extensions = dict(settings.getdict("EXTENSIONS"))
-            extensions["crawler.progress.ProgressBar"] = 900
+            extensions["crawler.extensions.progress.ProgressBar"] = 900
             settings.set("EXTENSIONS", extensions, priority="cmdline")
         for key, value in (overrides or {}).items():
             settings.set(key, value, priority="cmdline")
@@ -153,7 +153,7 @@ def run_crawl(
             # Ship the run summary and final indexes too; WARCs still local mean the store failed
             # (already logged), and `govcrawl sync` sends everything later.
             try:
-                from pipelines.storage import open_store, sync_archive
+                from govcrawl.store import open_store, sync_archive
 
                 sync_archive(layout, open_store(store, endpoint_url=endpoint_url))
             except Exception as exc:
@@ -171,7 +171,7 @@ def run_crawl(
 
 def _refresh_cdxj(layout: Any) -> None:
     """Keep ARCHIVE/indexes/index.cdxj in step with the sealed WARCs (incremental)."""
-    from pipelines.cdxj import index_archive
+    from govcrawl.publish.cdxj import index_archive
 
     try:
         index_archive(layout)
@@ -280,7 +280,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if "error" in summary:
         return _fail(code, summary["error"])
     print(_summary_line(summary))
-    from pipelines.reports import read_reports
+    from govcrawl.archive.reports import read_reports
 
     layout_reports = read_reports(Path(args.archive) / "reports.jsonl")
     for rec in sorted(
@@ -309,8 +309,8 @@ REPLICA_SETTINGS: dict[str, Any] = {
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from crawler.archive.captures import CaptureIndex
-    from crawler.archive.layout import ArchiveLayout
+    from govcrawl.archive.captures import CaptureIndex
+    from govcrawl.archive.layout import ArchiveLayout
 
     layout = ArchiveLayout(Path(args.archive))
     if not layout.captures_db.exists():
@@ -343,7 +343,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pipelines.export import export_reports
+    from govcrawl.publish.export import export_reports
 
     try:
         count = export_reports(Path(args.archive), args.format, args.output)
@@ -355,7 +355,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from crawler.parsing.attachments import AttachmentError, parse_file
+    from govcrawl.extract.attachments import AttachmentError, parse_file
 
     try:
         result = parse_file(args.file)
@@ -366,8 +366,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from crawler.archive.layout import ArchiveLayout
-    from pipelines.cdxj import index_archive
+    from govcrawl.archive.layout import ArchiveLayout
+    from govcrawl.publish.cdxj import index_archive
 
     path = index_archive(ArchiveLayout(Path(args.archive)))
     print(f"govcrawl: CDXJ index written to {path}")
@@ -375,9 +375,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_wacz(args: argparse.Namespace) -> int:
-    from crawler.archive.layout import ArchiveLayout
-    from pipelines.reports import read_reports
-    from pipelines.wacz import build_wacz
+    from govcrawl.archive.layout import ArchiveLayout
+    from govcrawl.archive.reports import read_reports
+    from govcrawl.publish.wacz import build_wacz
 
     layout = ArchiveLayout(Path(args.archive))
     reports = list(read_reports(layout.reports_jsonl).values())
@@ -387,10 +387,10 @@ def cmd_wacz(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from crawler.archive.layout import ArchiveLayout
-    from pipelines.replay import PywbNotFound, serve_forever
-    from pipelines.reports import read_reports
-    from pipelines.storage import warc_names
+    from govcrawl.archive.layout import ArchiveLayout
+    from govcrawl.archive.reports import read_reports
+    from govcrawl.publish.replay import PywbNotFound, serve_forever
+    from govcrawl.store import warc_names
 
     layout = ArchiveLayout(Path(args.archive))
     if not layout.warc_dir.is_dir() and not warc_names(layout):
@@ -404,8 +404,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from crawler.archive.layout import ArchiveLayout
-    from pipelines.storage import open_store, read_manifest, store_from_manifest, sync_archive
+    from govcrawl.archive.layout import ArchiveLayout
+    from govcrawl.store import open_store, read_manifest, store_from_manifest, sync_archive
 
     layout = ArchiveLayout(Path(args.archive))
     if not layout.root.is_dir():
@@ -436,7 +436,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_coverage(args: argparse.Namespace) -> int:
     """Agency x year coverage of the archive's reports: an HTML heat map and a CSV."""
-    from pipelines.coverage import coverage_for_archive
+    from govcrawl.publish.coverage import coverage_for_archive
 
     archive = Path(args.archive)
     replay_base = _check_url(args.replay_base)

@@ -42,18 +42,18 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.traps.TrapGuardMiddleware": 120,
     "crawler.middlewares.conditional.ConditionalRequestMiddleware": 560,
-    "crawler.revisit.RevisitPolicyMiddleware": 130,
+    "crawler.middlewares.revisit.RevisitPolicyMiddleware": 130,
 }
 
 EXTENSIONS = {
-    "pipelines.warc.WarcArchiveExtension": 100,
-    "pipelines.storage.StorageExtension": 200,
+    "crawler.extensions.warc.WarcArchiveExtension": 100,
+    "crawler.extensions.storage.StorageExtension": 200,
 }
 
 # Item pipelines, in stage order: extraction, then recording (capture index, reports.jsonl).
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,
-    "pipelines.reports.ReportRecordPipeline": 500,
+    "pipelines.record.ReportRecordPipeline": 500,
 }
 
 # Where the archive lives; `govcrawl crawl --archive DIR` sets it.

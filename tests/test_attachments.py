@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from crawler.parsing.attachments import (
+from govcrawl.extract.attachments import (
     AttachmentError,
     UnsupportedAttachment,
     attachment_kind,
@@ -31,7 +31,7 @@ from crawler.parsing.attachments import (
     find_attachment_links,
     parse_file,
 )
-from crawler.parsing.tables import flatten_tables, parse_tables
+from govcrawl.extract.tables import flatten_tables, parse_tables
 from tests.fixtures.tables import render as R
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tables"

@@ -1,6 +1,6 @@
 """The replayed report page in headless Debian chromium: styles applied, counter filled by XHR.
 
-Replay is non-framed (see pipelines/replay.py), so the replay URL's DOM is the archived page's
+Replay is non-framed (govcrawl/publish/replay.py), so the replay URL's DOM is the archived page's
 own DOM and ``--dump-dom`` shows what its scripts did. The fixture's article.js records, on
 ``load``, the header's computed background colour, the banner image's natural width and the
 counter XHR's status as attributes of <html>.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines import replay
+from govcrawl.publish import replay
 from tests import warcfixtures as fx
 from tests.chromium import CHROMIUM
 from tests.chromium import chromium as run_chromium

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from crawler.archive.captures import (
+from govcrawl.archive.captures import (
     CaptureIndex,
     CaptureRow,
     PostgresCaptureIndex,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archive.captures import CaptureIndex, CaptureRow
-from pipelines.dedupe import (
+from govcrawl.archive.captures import CaptureIndex, CaptureRow
+from govcrawl.archive.dedupe import (
     EMPTY_DIGEST,
     IDENTICAL,
     NOT_MODIFIED,
@@ -21,7 +21,7 @@ from pipelines.dedupe import (
     similarity,
     text_fingerprint,
 )
-from pipelines.warc import payload_digest
+from govcrawl.archive.warc import payload_digest
 
 REAL = Path("/work/shared/real-pages")
 

@@ -15,8 +15,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.archive.layout import ArchiveLayout
-from pipelines import cdxj
+from govcrawl.archive.layout import ArchiveLayout
+from govcrawl.publish import cdxj
 from tests import warcfixtures as fx
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crawler.archive.lock import ArchiveLock
+from govcrawl.archive.lock import ArchiveLock
 from tests.conftest import FAST, GOVCRAWL, REPO, crawl_env, run_govcrawl
 
 
@@ -144,7 +144,7 @@ def test_parse_prints_the_tables_of_a_saved_page(tmp_path: Path) -> None:
     import json
     from urllib.parse import urlsplit
 
-    from crawler.parsing.tables import flatten_tables
+    from govcrawl.extract.tables import flatten_tables
     from replica import expected
     from replica.site import build
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageFilter
 
-from pipelines import coverage as cov
+from govcrawl.publish import coverage as cov
 from tests.chromium import CHROMIUM, chromium
 from tests.conftest import CrawlResult, run_govcrawl
 
@@ -326,7 +326,7 @@ def test_records_without_agency_or_year_are_listed_not_placed() -> None:
 
 
 def test_replay_urls_match_govcrawl_replay() -> None:
-    from pipelines import replay
+    from govcrawl.publish import replay
 
     assert cov.REPLAY_COLLECTION == replay.COLLECTION
     copy = cov.Copy(
@@ -394,7 +394,7 @@ REPLAY_BASE = "http://127.0.0.1:18080"
 
 
 def expected_from_reports(reports: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
-    """What reports.jsonl implies, read independently of pipelines.coverage."""
+    """What reports.jsonl implies, read independently of govcrawl.publish.coverage."""
     by_cell: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     for r in reports:
         if r["agency"] and r["year"]:

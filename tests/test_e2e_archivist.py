@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.parsing.decode import decode_body
-from pipelines import replay
-from pipelines.wacz import check_wacz
+from govcrawl.extract.decode import decode_body
+from govcrawl.publish import replay
+from govcrawl.publish.wacz import check_wacz
 from replica import expected
 from tests.chromium import chromium, needs_chromium
 from tests.conftest import CrawlResult, run_govcrawl

@@ -148,7 +148,7 @@ def test_robots_forbidden_never_fetched(crawl_round1: CrawlResult) -> None:
 
 
 def test_traps_bounded(crawl_round1: CrawlResult) -> None:
-    from crawler.profiles import ProfileRegistry
+    from crawler.sites.profiles import ProfileRegistry
 
     bound = ProfileRegistry.load().for_host("www.xam.gov.cn").max_query_variants_per_path
     fetched = _fetched_urls(crawl_round1.replica)
@@ -222,7 +222,7 @@ def test_text_and_metadata_records_refer_to_each_report_response(crawl_round1: C
 def test_report_tables_every_cell(crawl_round1: CrawlResult) -> None:
     """Every cell of every replica report with tables, in every layout: the known value, or null
     where the page made the cell unattributable (the parser says which row) - never a wrong one."""
-    from crawler.parsing.tables import flatten_tables
+    from govcrawl.extract.tables import flatten_tables
 
     got = crawl_round1.reports()
     right = total = 0

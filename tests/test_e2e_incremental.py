@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive.captures import CaptureIndex
+from govcrawl.archive.captures import CaptureIndex
 from replica import expected
 from tests.conftest import FAST, GOVCRAWL, REPO, CrawlResult, crawl_env, run_govcrawl, start_replica
 

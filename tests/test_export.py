@@ -11,12 +11,12 @@ import jsonschema
 import pyarrow.parquet as pq
 from referencing import Registry, Resource
 
-from crawler.parsing.tables import TABLE_CELL_NAMES, flatten_tables
-from pipelines.export import flat_columns
+from govcrawl.extract.tables import TABLE_CELL_NAMES, flatten_tables
+from govcrawl.publish.export import flat_columns
 from replica import expected
 from tests.conftest import CrawlResult, run_govcrawl
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "crawler" / "schema"
+SCHEMAS = Path(__file__).resolve().parent.parent / "govcrawl" / "schema"
 
 
 def _validator() -> jsonschema.Draft202012Validator:

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archive.layout import ArchiveError, ArchiveLayout
-from crawler.archive.lock import ArchiveLock, ArchiveLocked
+from govcrawl.archive.layout import ArchiveError, ArchiveLayout
+from govcrawl.archive.lock import ArchiveLock, ArchiveLocked
 
 HOLDER = textwrap.dedent(
     """
     import subprocess, sys, time
-    from crawler.archive.lock import ArchiveLock
+    from govcrawl.archive.lock import ArchiveLock
     lock = ArchiveLock(sys.argv[1]).acquire()
     if len(sys.argv) > 2:
         # A child that inherits the locked descriptor keeps the flock alive after we die.
@@ -75,7 +75,7 @@ def test_sigkilled_holder_is_taken_over(tmp_path, caplog):
     path = tmp_path / "crawl.lock"
     proc, _ = start_holder(path)
     kill(proc)
-    caplog.set_level(logging.WARNING, logger="crawler.archive.lock")
+    caplog.set_level(logging.WARNING, logger="govcrawl.archive.lock")
     with ArchiveLock(path) as lock:
         assert lock.held and json.loads(path.read_text())["pid"] == os.getpid()
         assert any(f"left by pid {proc.pid}" in r.getMessage() for r in caplog.records)
@@ -90,7 +90,7 @@ def test_orphaned_descriptor_is_replaced(tmp_path, caplog):
     child_pid = int(lines[0])
     kill(proc)
     try:
-        caplog.set_level(logging.WARNING, logger="crawler.archive.lock")
+        caplog.set_level(logging.WARNING, logger="govcrawl.archive.lock")
         with ArchiveLock(path) as lock:
             assert lock.held
             assert any("descendant of dead process" in r.getMessage() for r in caplog.records)
@@ -116,7 +116,7 @@ def test_stale_text_without_holder_is_taken_over(tmp_path, caplog):
     path.write_text(
         json.dumps({"pid": 999_999_999, "host": "elsewhere", "started": "2020-01-01T00:00:00Z"})
     )
-    caplog.set_level(logging.WARNING, logger="crawler.archive.lock")
+    caplog.set_level(logging.WARNING, logger="govcrawl.archive.lock")
     with ArchiveLock(path):
         pass
     assert any(

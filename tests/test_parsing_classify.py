@@ -6,14 +6,14 @@ import time
 
 import pytest
 
-from crawler.parsing.classify import (
+from govcrawl.extract.classify import (
     Classification,
     classify_page,
     looks_like_report_link,
     report_year_from_title,
 )
-from crawler.parsing.decode import decode_body
-from crawler.parsing.metadata import parse_metadata
+from govcrawl.extract.decode import decode_body
+from govcrawl.extract.metadata import parse_metadata
 from tests.parsing_pages import page, page_names, real_text
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.parsing.counters import (
+from govcrawl.extract.counters import (
     CounterRequest,
     CounterRule,
     choose_counter_request,
     find_counter_requests,
     parse_counter_response,
 )
-from crawler.parsing.decode import decode_body
+from govcrawl.extract.decode import decode_body
 from tests.parsing_pages import page, page_names
 
 XAM_RULE = CounterRule(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.parsing.decode import decode_body
+from govcrawl.extract.decode import decode_body
 from tests.parsing_pages import page, page_names, real_text
 
 _, SEED = real_text("00_seed_xam_gaj_2021_full.txt")

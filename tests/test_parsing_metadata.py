@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.parsing.decode import decode_body
-from crawler.parsing.metadata import MetadataLabels, PageMetadata, normalize_date, parse_metadata
+from govcrawl.extract.decode import decode_body
+from govcrawl.extract.metadata import MetadataLabels, PageMetadata, normalize_date, parse_metadata
 from tests.parsing_pages import page, page_names, real_text
 
 FIELDS = ("title", "source", "published", "published_raw")

@@ -6,8 +6,8 @@ from functools import cache
 
 import pytest
 
-from crawler.parsing.decode import decode_body
-from crawler.parsing.text import extract_text
+from govcrawl.extract.decode import decode_body
+from govcrawl.extract.text import extract_text
 from tests.parsing_pages import page, page_names, real_text
 
 # Chrome that the fixtures put around every text; none of it may reach the extracted text.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.profiles import SITES_DIR, ProfileError, ProfileRegistry
-from crawler.scope import Scope, registered_domain
+from crawler.sites.profiles import SITES_DIR, ProfileError, ProfileRegistry
+from crawler.sites.scope import Scope, registered_domain
 
 
 def _dir_with(tmp_path: Path, name: str, text: str) -> Path:

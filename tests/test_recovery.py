@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from warcio.cli import main as warcio_main
 
-from crawler.archive.captures import CaptureIndex
-from crawler.archive.layout import ArchiveLayout
-from crawler.archive.recovery import complete_prefix, recover_archive
-from pipelines.warc import WarcFileWriter, payload_digest, read_record_at
+from govcrawl.archive.captures import CaptureIndex
+from govcrawl.archive.layout import ArchiveLayout
+from govcrawl.archive.recovery import complete_prefix, recover_archive
+from govcrawl.archive.warc import WarcFileWriter, payload_digest, read_record_at
 
 
 def warcio_check(*paths: Path) -> int:
@@ -231,9 +231,9 @@ def test_shared_index_keeps_rows_of_files_it_cannot_see(tmp_path):
 WRITER_SCRIPT = textwrap.dedent(
     """
     import sys
-    from crawler.archive.captures import CaptureIndex
-    from crawler.archive.layout import ArchiveLayout
-    from pipelines.warc import WarcFileWriter, payload_digest
+    from govcrawl.archive.captures import CaptureIndex
+    from govcrawl.archive.layout import ArchiveLayout
+    from govcrawl.archive.warc import WarcFileWriter, payload_digest
     layout = ArchiveLayout.open(sys.argv[1])
     index = CaptureIndex.open(layout.root)
     run = index.start_run(archive=layout.root)

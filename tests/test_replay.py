@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import replay
+from govcrawl.publish import replay
 from tests import warcfixtures as fx
 
 REPO = Path(__file__).resolve().parent.parent
@@ -228,7 +228,7 @@ def test_serve_forever_prints_reports_and_stops_on_sigterm(pywb_bin, tmp_path):
     reports = archive.report_pages()
     code = (
         "import json, sys\n"
-        "from pipelines.replay import serve_forever\n"
+        "from govcrawl.publish.replay import serve_forever\n"
         "serve_forever(sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]))\n"
     )
     err_path = tmp_path / "serve.err"

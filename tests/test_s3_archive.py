@@ -33,14 +33,14 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive.captures import CaptureIndex
-from crawler.archive.layout import ArchiveLayout
-from crawler.parsing.decode import decode_body
-from pipelines import cdxj
-from pipelines.replay import WarcRangeServer
-from pipelines.reports import read_reports
-from pipelines.storage import Spool, open_store, open_warc, read_manifest, warc_names
-from pipelines.wacz import build_wacz, check_wacz
+from govcrawl.archive.captures import CaptureIndex
+from govcrawl.archive.layout import ArchiveLayout
+from govcrawl.archive.reports import read_reports
+from govcrawl.extract.decode import decode_body
+from govcrawl.publish import cdxj
+from govcrawl.publish.replay import WarcRangeServer
+from govcrawl.publish.wacz import build_wacz, check_wacz
+from govcrawl.store import Spool, open_store, open_warc, read_manifest, warc_names
 from replica import expected
 from tests import warcfixtures as fx
 from tests.conftest import FAST, GOVCRAWL, REPO, Replica, crawl_env, start_replica

@@ -15,8 +15,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.archive.layout import ArchiveLayout
-from pipelines.storage import (
+from govcrawl.archive.layout import ArchiveLayout
+from govcrawl.store import (
     LocalStore,
     S3Store,
     Spool,
@@ -28,7 +28,7 @@ from pipelines.storage import (
     sync_archive,
     warc_names,
 )
-from pipelines.storage.stores import MiB, file_digests, verify_checksum
+from govcrawl.store.stores import MiB, file_digests, verify_checksum
 from tests.s3server import (  # noqa: F401
     Bucket,
     MotoServer,
@@ -90,7 +90,7 @@ def storage_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord
     return [
         r
         for r in caplog.records
-        if r.name.startswith("pipelines.storage") and r.levelno == logging.WARNING
+        if r.name.startswith("govcrawl.store") and r.levelno == logging.WARNING
     ]
 
 

@@ -13,8 +13,9 @@ from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
-from pipelines.storage import StorageExtension, StoreConfig, read_manifest
-from pipelines.storage.stores import LocalStore, MiB, S3Store
+from crawler.extensions.storage import StorageExtension, StoreConfig
+from govcrawl.store import read_manifest
+from govcrawl.store.stores import LocalStore, MiB, S3Store
 from tests.s3server import Bucket, aws_env, free_port, s3_bucket, s3_server  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,7 +62,10 @@ class Quiet(scrapy.Spider):
 
 
 process = CrawlerProcess({
-    "EXTENSIONS": {"__main__.SealingStandIn": 100, "pipelines.storage.StorageExtension": 200},
+    "EXTENSIONS": {
+        "__main__.SealingStandIn": 100,
+        "crawler.extensions.storage.StorageExtension": 200,
+    },
     "GOVCRAWL_ARCHIVE_DIR": str(archive),
     "GOVCRAWL_STORE": store,
     "GOVCRAWL_STORE_ENDPOINT_URL": endpoint,
@@ -137,7 +141,7 @@ def test_crawl_with_a_dead_store_keeps_everything_and_warns_once(
 
 
 def read_manifest_objects(archive: Path) -> dict:
-    from crawler.archive.layout import ArchiveLayout
+    from govcrawl.archive.layout import ArchiveLayout
 
     return read_manifest(ArchiveLayout(archive))["objects"]
 

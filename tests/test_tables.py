@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from crawler.parsing.tables import (
+from govcrawl.extract.tables import (
     SECTION3_COLUMNS,
     SECTION3_ROWS,
     TABLE_CELL_NAMES,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from crawler.parsing.tables import (
+from govcrawl.extract.tables import (
     SECTION3_COLUMNS,
     SECTION3_ROWS,
     SECTION4_BLOCKS,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import wacz
+from govcrawl.publish import wacz
 from tests import warcfixtures as fx
 
 WACZ_CLI = Path(sys.executable).with_name("wacz")

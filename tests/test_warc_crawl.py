@@ -18,10 +18,10 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.cli import main as warcio_main
 
-from crawler.archive.captures import CaptureIndex
-from crawler.archive.layout import ArchiveLayout
 from crawler.items import Capture
-from pipelines.warc import payload_digest, read_payload
+from govcrawl.archive.captures import CaptureIndex
+from govcrawl.archive.layout import ArchiveLayout
+from govcrawl.archive.warc import payload_digest, read_payload
 
 REPORT_HTML = (
     "<html><head><meta charset='utf-8'>"
@@ -162,7 +162,7 @@ SPIDER = textwrap.dedent(
                 yield from response.follow_all(css="a")
 
     settings = {
-        "EXTENSIONS": {"pipelines.warc.WarcArchiveExtension": 100},
+        "EXTENSIONS": {"crawler.extensions.warc.WarcArchiveExtension": 100},
         "GOVCRAWL_ARCHIVE_DIR": archive,
         "ROBOTSTXT_OBEY": True,
         "TELNETCONSOLE_ENABLED": False,
@@ -388,7 +388,7 @@ def test_three_crawls_into_one_archive(server, tmp_path):
 
 
 def test_crawl_refuses_a_locked_archive(server, tmp_path):
-    from crawler.archive.lock import ArchiveLock
+    from govcrawl.archive.lock import ArchiveLock
 
     archive = tmp_path / "archive"
     layout = ArchiveLayout.open(archive)

@@ -15,12 +15,13 @@ from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import MemoryStatsCollector
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive.captures import CaptureIndex
-from crawler.archive.layout import ArchiveError, ArchiveLayout
-from crawler.archive.lock import ArchiveLock
+from crawler.extensions.warc import WarcArchiveExtension
 from crawler.items import Capture
 from crawler.signals import warc_sealed
-from pipelines.warc import WarcArchiveExtension, payload_digest, read_record_at
+from govcrawl.archive.captures import CaptureIndex
+from govcrawl.archive.layout import ArchiveError, ArchiveLayout
+from govcrawl.archive.lock import ArchiveLock
+from govcrawl.archive.warc import payload_digest, read_record_at
 
 URL = "http://www.xam.gov.cn/xam/zwgk73/zfxxgk31/index.html?page=2"
 

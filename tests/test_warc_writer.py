@@ -15,9 +15,9 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.cli import main as warcio_main
 
-from crawler.archive.layout import ArchiveLayout
-from pipelines.dedupe import IDENTICAL, NOT_MODIFIED
-from pipelines.warc import (
+from govcrawl.archive.dedupe import IDENTICAL, NOT_MODIFIED
+from govcrawl.archive.layout import ArchiveLayout
+from govcrawl.archive.warc import (
     RecordLocation,
     WarcFileWriter,
     payload_digest,

@@ -28,7 +28,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.archive.captures import CaptureIndex, shared_index
+from govcrawl.archive.captures import CaptureIndex, shared_index
 
 logger = logging.getLogger(__name__)
 

@@ -22,14 +22,14 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.items import ReportItem
-from crawler.parsing import attachments as attachment_parsing
-from crawler.parsing.classify import classify_page, looks_like_report_link
-from crawler.parsing.counters import CounterRule, choose_counter_request, parse_counter_response
-from crawler.parsing.decode import decode_body
-from crawler.parsing.metadata import parse_metadata
-from crawler.profiles import ProfileRegistry, SiteProfile
-from crawler.revisit import LEAF, LIST, PageStates
-from crawler.scope import Scope
+from crawler.middlewares.revisit import LEAF, LIST, PageStates
+from crawler.sites.profiles import ProfileRegistry, SiteProfile
+from crawler.sites.scope import Scope
+from govcrawl.extract import attachments as attachment_parsing
+from govcrawl.extract.classify import classify_page, looks_like_report_link
+from govcrawl.extract.counters import CounterRule, choose_counter_request, parse_counter_response
+from govcrawl.extract.decode import decode_body
+from govcrawl.extract.metadata import parse_metadata
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.parsing import dom, patterns
-from crawler.parsing.metadata import PageMetadata, parse_metadata
+from govcrawl.extract import dom, patterns
+from govcrawl.extract.metadata import PageMetadata, parse_metadata
 
 logger = logging.getLogger(__name__)
 

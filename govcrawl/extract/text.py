@@ -28,8 +28,8 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import Extractor
 
-from crawler.parsing import dom, patterns
-from crawler.parsing.metadata import is_metadata_line, is_widget_line
+from govcrawl.extract import dom, patterns
+from govcrawl.extract.metadata import is_metadata_line, is_widget_line
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """`govcrawl export`: the stable, documented record of every annual report in an archive.
 
-The record is reports.jsonl's (see README.md) and is described by crawler/schema/report.schema.json.
+The record is reports.jsonl's (see README.md), described by govcrawl/schema/report.schema.json.
 CSV flattens the statistical tables into one column per cell (names from
-crawler.parsing.tables.TABLE_CELL_NAMES); Parquet keeps the same flat columns.
+govcrawl.extract.tables.TABLE_CELL_NAMES); Parquet keeps the same flat columns.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.parsing.tables import TABLE_CELL_NAMES, flatten_tables
-from pipelines.reports import read_reports
+from govcrawl.archive.reports import read_reports
+from govcrawl.extract.tables import TABLE_CELL_NAMES, flatten_tables
 
 SCALAR_FIELDS = [
     "schema_version",

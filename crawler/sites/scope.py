@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import tldextract
 from w3lib.url import safe_url_string, url_query_cleaner
 
-from crawler.profiles import ProfileRegistry, SiteProfile
+from crawler.sites.profiles import ProfileRegistry, SiteProfile
 
 # The bundled public-suffix snapshot: crawls must not fetch the list from the network.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)

@@ -24,8 +24,8 @@ flock on ARCHIVE/indexes/.index.lock and replace the index by rename, so readers
 file per lookup) never see a partial index.
 
 The archive's WARCs are those in ARCHIVE/warc/ and those uploaded to a store and let go locally
-(``pipelines.storage.warc_names``: ARCHIVE/store.json lists them). Uploaded WARCs are read through
-``pipelines.storage.open_warc``, a streaming GET that is indexed as it arrives, never held whole
+(``govcrawl.store.warc_names``: ARCHIVE/store.json lists them). Uploaded WARCs are read through
+``govcrawl.store.open_warc``, a streaming GET that is indexed as it arrives, never held whole
 in memory; offsets and lengths count from the start of the object, which is the original file
 byte for byte (the store confirmed its size and SHA-256 before the local copy went).
 """
@@ -47,9 +47,9 @@ from typing import Any, BinaryIO
 
 from cdxj_indexer.main import CDXJIndexer
 
-from crawler.archive.layout import WARC_SUFFIX, ArchiveLayout
-from pipelines.storage import open_warc, read_manifest, warc_names
-from pipelines.storage.stores import is_unreachable
+from govcrawl.archive.layout import WARC_SUFFIX, ArchiveLayout
+from govcrawl.store import open_warc, read_manifest, warc_names
+from govcrawl.store.stores import is_unreachable
 
 logger = logging.getLogger(__name__)
 

@@ -6,23 +6,28 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
 from pathlib import Path
 from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from crawler.archive.captures import CaptureIndex, shared_index
-from crawler.archive.layout import ArchiveLayout
+from crawler.extensions.warc import WarcArchiveExtension
 from crawler.items import Capture, ReportItem
-from crawler.revisit import REPORT, PageStates
-from pipelines.dedupe import assign_group, text_fingerprint
+from crawler.middlewares.revisit import REPORT, PageStates
+from govcrawl.archive.captures import CaptureIndex, shared_index
+from govcrawl.archive.dedupe import assign_group, text_fingerprint
+from govcrawl.archive.layout import ArchiveLayout
+from govcrawl.archive.reports import (
+    SCHEMA_VERSION,
+    read_journal,
+    read_reports,
+    unify_groups,
+    write_reports,
+)
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1.0"
 GONE_STATUSES = {404, 410}
 
 
@@ -60,77 +65,6 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
     }
 
 
-def read_reports(path: Path) -> dict[str, dict[str, Any]]:
-    records: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    rec = json.loads(line)
-                    records[rec["url"]] = rec
-    return records
-
-
-def read_journal(path: Path) -> dict[str, dict[str, Any]]:
-    """Records a killed crawl appended before it could write reports.jsonl (a torn last line is
-    skipped: its capture is re-recorded by the next crawl)."""
-    records: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        with path.open(encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(rec, dict) and "url" in rec:
-                    records[rec["url"]] = rec
-    return records
-
-
-def write_reports(path: Path, records: dict[str, dict[str, Any]]) -> None:
-    """Write sorted by URL to a temporary name and rename, so readers never see half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for url in sorted(records):
-            fh.write(json.dumps(records[url], ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-_VARIANT_WORDS = re.compile(r"[（(]?(图片版|图文版|超链版|文字版|PDF版|pdf版|全文)[）)]?|\s+")
-
-
-def unify_groups(records: dict[str, dict[str, Any]]) -> None:
-    """Copies of one report share a group: same text (MinHash groups from the dedupe stage) or,
-    for copies with no text to compare (图片版 scans), the same agency, year and title once
-    variant words are dropped."""
-    parent: dict[str, str] = {}
-
-    def find(key: str) -> str:
-        while parent.setdefault(key, key) != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
-    for url, rec in records.items():
-        keys = [f"url:{url}"]
-        if rec.get("group") is not None:
-            keys.append(f"fp:{rec['group']}")
-        title = _VARIANT_WORDS.sub("", rec.get("title") or "")
-        if title and rec.get("year") and rec.get("agency"):
-            keys.append(f"title:{rec['agency']}|{rec['year']}|{title}")
-        for key in keys[1:]:
-            parent[find(key)] = find(keys[0])
-    labels: dict[str, list[int]] = {}
-    for url, rec in records.items():
-        if rec.get("group") is not None:
-            labels.setdefault(find(f"url:{url}"), []).append(int(rec["group"]))
-    for url, rec in records.items():
-        ids = labels.get(find(f"url:{url}"))
-        rec["group"] = str(min(ids)) if ids else None
-
-
 class ReportRecordPipeline:
     def __init__(self, crawler: Crawler, layout: ArchiveLayout) -> None:
         self.crawler = crawler
@@ -159,10 +93,8 @@ class ReportRecordPipeline:
         self.previous.update(self.interrupted)
         self.journal = self.journal_path.open("a", encoding="utf-8")
 
-    def _warc(self) -> Any:
-        from pipelines.warc import get_warc_extension
-
-        return get_warc_extension(self.crawler)
+    def _warc(self) -> WarcArchiveExtension | None:
+        return self.crawler.get_extension(WarcArchiveExtension)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ReportItem):

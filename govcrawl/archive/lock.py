@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from crawler.archive.layout import ArchiveError
+from govcrawl.archive.layout import ArchiveError
 
 logger = logging.getLogger(__name__)
 

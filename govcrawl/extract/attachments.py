@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 
 from w3lib.url import safe_url_string
 
-from crawler.parsing.tables import html_to_text, parse_tables, sanitize_text
+from govcrawl.extract.tables import html_to_text, parse_tables, sanitize_text
 
 log = logging.getLogger(__name__)
 

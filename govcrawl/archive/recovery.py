@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive.layout import OPEN_SUFFIX, ArchiveLayout
+from govcrawl.archive.layout import OPEN_SUFFIX, ArchiveLayout
 
 if TYPE_CHECKING:
-    from crawler.archive.captures import CaptureIndex
+    from govcrawl.archive.captures import CaptureIndex
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
-from crawler.parsing import dom, patterns
+from govcrawl.extract import dom, patterns
 
 logger = logging.getLogger(__name__)
 

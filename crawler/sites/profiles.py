@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-SITES_DIR = Path(__file__).parent / "sites"
+SITES_DIR = Path(__file__).parent
 GENERIC = "generic"
 
 
@@ -25,7 +25,7 @@ class ProfileError(ValueError):
 
 @dataclass(frozen=True)
 class CounterRuleSpec:
-    """How a page's script builds its click-counter request (see crawler/parsing/counters.py)."""
+    """How a page's script builds its click-counter request (see govcrawl/extract/counters.py)."""
 
     url_template: str  # e.g. "/xam/clicks.jsp?contentId={id}"
     id_pattern: str  # regex with one group capturing {id} from the page HTML

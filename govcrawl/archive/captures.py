@@ -70,6 +70,22 @@ class CaptureRow:
     group_id: int | None = None
 
 
+@dataclass
+class Capture:
+    """Where one archived response lives. Carried on items and in ``request.meta["capture"]``."""
+
+    url: str
+    fetched: str  # ISO 8601 UTC, e.g. 2026-11-28T04:30:00Z
+    http_status: int
+    digest: str  # "sha1:" + base32 of the payload (body as received)
+    warc: str  # WARC file name (no directory)
+    offset: int  # offset of the response or revisit record
+    length: int  # compressed length of that record
+    record_type: str  # "response" or "revisit"
+    status: str  # "new" | "changed" | "unchanged" against the previous capture of the URL
+    capture_id: int | None = None  # row id in the capture index
+
+
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(CaptureRow))
 REPORT_FIELDS = (
     "published",

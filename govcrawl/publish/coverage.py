@@ -46,7 +46,7 @@ from warcio.timeutils import iso_date_to_timestamp
 logger = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8), "CST")
-# Must match pipelines.replay.COLLECTION (not imported: that module pulls in pywb plumbing).
+# Must match govcrawl.publish.replay.COLLECTION (not imported: that module pulls in pywb plumbing).
 REPLAY_COLLECTION = "govcrawl"
 DEFAULT_REPLAY_BASE = "http://127.0.0.1:8080"
 
@@ -604,7 +604,7 @@ def write_html(coverage: Coverage, path: Path, replay_base: str = DEFAULT_REPLAY
 
 
 def load_records(archive: Path) -> list[dict[str, Any]]:
-    from pipelines.reports import read_reports
+    from govcrawl.archive.reports import read_reports
 
     path = Path(archive) / "reports.jsonl"
     if not path.is_file():

@@ -35,10 +35,10 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
-from crawler.archive.layout import ArchiveLayout
 from crawler.signals import warc_sealed
-from pipelines.storage.spool import Spool, SyncReport
-from pipelines.storage.stores import (
+from govcrawl.archive.layout import ArchiveLayout
+from govcrawl.store.spool import Spool, SyncReport
+from govcrawl.store.stores import (
     DEFAULT_MULTIPART_THRESHOLD,
     DEFAULT_PART_SIZE,
     MIN_PART_SIZE,

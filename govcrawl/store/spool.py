@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from crawler.archive.layout import OPEN_SUFFIX, WARC_SUFFIX, ArchiveLayout
-from pipelines.storage.stores import (
+from govcrawl.archive.layout import OPEN_SUFFIX, WARC_SUFFIX, ArchiveLayout
+from govcrawl.store.stores import (
     LocalStore,
     S3Store,
     Store,

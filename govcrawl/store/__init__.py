@@ -47,9 +47,7 @@ local and uploaded WARCs.
 
 from __future__ import annotations
 
-from typing import Any
-
-from pipelines.storage.spool import (
+from govcrawl.store.spool import (
     Spool,
     SyncReport,
     open_warc,
@@ -59,7 +57,7 @@ from pipelines.storage.spool import (
     sync_archive,
     warc_names,
 )
-from pipelines.storage.stores import (
+from govcrawl.store.stores import (
     STORE_SCHEMES,
     LocalStore,
     S3Store,
@@ -75,9 +73,7 @@ __all__ = [
     "LocalStore",
     "S3Store",
     "Spool",
-    "StorageExtension",
     "Store",
-    "StoreConfig",
     "StoreError",
     "StoreVerificationError",
     "SyncReport",
@@ -91,11 +87,3 @@ __all__ = [
     "warc_names",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # The Scrapy extension is loaded on demand: readers (replay, export) need no Scrapy import.
-    if name in ("StorageExtension", "StoreConfig"):
-        from pipelines.storage import extension
-
-        return getattr(extension, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,11 +23,11 @@ of the whole archive, repeated until no new WARC is needed, and listed in datapa
 under ``relation.requires`` (WARC name, sha256, bytes) instead, so a reader knows which earlier
 archive file to load alongside. Originals found nowhere in the archive are listed under
 ``relation.unresolvedRevisits``. A page whose URL has no line in the chosen WARCs (its crawl got
-a 304, and 304 revisits are not indexed: see pipelines.cdxj) brings in the WARC of its latest
+a 304, and 304 revisits are not indexed: see govcrawl.publish.cdxj) brings in the WARC of its latest
 earlier capture, listed under ``relation.includedForPages``.
 
 WARCs uploaded to a store and let go locally are packaged too: each WARC is streamed into the
-zip through ``pipelines.storage.open_warc`` (local file, else one streaming GET; never whole in
+zip through ``govcrawl.store.open_warc`` (local file, else one streaming GET; never whole in
 memory), checked against the size and SHA-256 that ARCHIVE/store.json recorded at upload, and the
 package's index is then built from the bytes inside the zip being written, read back through a
 seekable window on the temporary file. So each WARC is read once, whether local or remote, and
@@ -60,9 +60,15 @@ from wacz.util import WACZ_VERSION
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp, timestamp_to_iso_date
 
-from crawler.archive.layout import WARC_SUFFIX, ArchiveLayout
-from pipelines.cdxj import GovcrawlIndexer, archive_warcs, as_layout, index_archive, parse_line
-from pipelines.storage import open_warc, read_manifest
+from govcrawl.archive.layout import WARC_SUFFIX, ArchiveLayout
+from govcrawl.publish.cdxj import (
+    GovcrawlIndexer,
+    archive_warcs,
+    as_layout,
+    index_archive,
+    parse_line,
+)
+from govcrawl.store import open_warc, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +196,7 @@ def _page_captures(
     """WARCs to add so every page has a capture: name -> pages it serves.
 
     A page can lack a line in the chosen WARCs when that crawl got a 304 for it (such revisits
-    are not indexed, see pipelines.cdxj); its latest capture at or before the page's time is
+    are not indexed, see govcrawl.publish.cdxj); its latest capture at or before the page's time is
     then taken from the archive index.
     """
     wanted: dict[str, str] = {}

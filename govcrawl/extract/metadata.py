@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from crawler.parsing import dom, patterns
+from govcrawl.extract import dom, patterns
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 import lxml.html
 from lxml import etree
 
-from crawler.parsing import patterns
+from govcrawl.extract import patterns
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 if TYPE_CHECKING:
-    from crawler.archive.captures import CaptureIndex, CaptureRow
+    from govcrawl.archive.captures import CaptureIndex, CaptureRow
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,62 @@
+"""Extraction of one report: clean text, statistical tables and attachment text, as one pure
+function of (url, html, attachments) that runs in a worker process."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from govcrawl.extract.attachments import (
+    AttachmentError,
+    UnsupportedAttachment,
+    extract_attachment_text,
+)
+from govcrawl.extract.tables import parse_tables
+from govcrawl.extract.text import extract_text
+
+# A page with less clean text than this that links one document is a landing page for it.
+LANDING_PAGE_CHARS = 300
+DOCUMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps")
+
+
+def extract_report(url: str, html: str, attachments: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pure: text, tables and attachment summaries of one report (runs in a worker process)."""
+    text = extract_text(html, url) if html else ""
+    tables = parse_tables(html) if html else None
+    tables_from = url if tables else None
+    summaries = []
+    attachment_texts = []
+    for att in attachments:
+        name = urlsplit(att["url"]).path.rsplit("/", 1)[-1]
+        summary: dict[str, Any] = {"url": att["url"], "content_type": att.get("content_type")}
+        try:
+            att_text = extract_attachment_text(att["body"], name, att.get("content_type"))
+        except (UnsupportedAttachment, AttachmentError) as exc:
+            summary["error"] = str(exc)
+            summaries.append(summary)
+            continue
+        summary["text_chars"] = len(att_text)
+        attachment_texts.append(att_text)
+        if tables is None:
+            tables = parse_tables(att_text)
+            if tables is not None:
+                tables_from = att["url"]
+        summaries.append(summary)
+    report_attachment = None
+    documents = [
+        (summary, att_text)
+        for summary, att_text in zip(
+            [x for x in summaries if "text_chars" in x], attachment_texts, strict=True
+        )
+        if urlsplit(summary["url"]).path.lower().endswith(DOCUMENT_EXTENSIONS)
+    ]
+    if len(text) < LANDING_PAGE_CHARS and len(documents) == 1:
+        # A landing page that only wraps one document: the document is the report.
+        report_attachment, text = documents[0][0]["url"], documents[0][1]
+    return {
+        "text": text,
+        "tables": tables,
+        "tables_from": tables_from,
+        "attachments": summaries,
+        "report_attachment": report_attachment,
+    }
