@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from scrapy import signals
@@ -14,10 +13,10 @@ from scrapy.crawler import Crawler
 
 from crawler.extensions.warc import WarcArchiveExtension
 from crawler.items import Capture, ReportItem
-from crawler.middlewares.revisit import REPORT, PageStates
-from govcrawl.archive.captures import CaptureIndex, shared_index
+from crawler.middlewares.revisit import REPORT, mark_page
+from crawler.run import CrawlRun, crawl_run
+from govcrawl.archive.captures import CaptureIndex
 from govcrawl.archive.dedupe import assign_group, text_fingerprint
-from govcrawl.archive.layout import ArchiveLayout
 from govcrawl.archive.reports import (
     SCHEMA_VERSION,
     read_journal,
@@ -66,27 +65,25 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
 
 
 class ReportRecordPipeline:
-    def __init__(self, crawler: Crawler, layout: ArchiveLayout) -> None:
+    def __init__(self, crawler: Crawler, run: CrawlRun) -> None:
         self.crawler = crawler
-        self.layout = layout
+        self.run = run
+        self.layout = run.layout
         self.index: CaptureIndex | None = None
         self.previous: dict[str, dict[str, Any]] = {}
         self.current: dict[str, dict[str, Any]] = {}
-        self.journal_path = layout.root / "reports.journal.jsonl"
+        self.journal_path = self.layout.root / "reports.journal.jsonl"
         self.journal: Any = None
         self.interrupted: dict[str, dict[str, Any]] = {}
-        self.page_states = PageStates.for_archive(layout.root)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReportRecordPipeline:
-        layout = ArchiveLayout.open(Path(crawler.settings.get("GOVCRAWL_ARCHIVE_DIR", "archive")))
-        pipe = cls(crawler, layout)
+        pipe = cls(crawler, crawl_run(crawler))
         crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
         return pipe
 
     def open_spider(self) -> None:
-        # The WARC stage's index (SQLite file or PostgreSQL schema), shared per crawler.
-        self.index = shared_index(self.crawler)
+        self.index = self.run.index
         self.previous = read_reports(self.layout.reports_jsonl)
         # A crawl killed before its end left its records in the journal: they count as earlier.
         self.interrupted = read_journal(self.journal_path)
@@ -157,8 +154,7 @@ class ReportRecordPipeline:
         self.journal.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.journal.flush()
         # Only now may later crawls skip the page as a recently checked report.
-        for url in {item.url, item.extra.get("landing_url") or item.url}:
-            self.page_states.mark(url, REPORT)
+        mark_page(self.run, [item.url, item.extra.get("landing_url") or item.url], REPORT)
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"govcrawl/reports/{record['status'] or 'unknown'}")
         return item
@@ -182,4 +178,4 @@ class ReportRecordPipeline:
         self.crawler.stats.set_value(
             "govcrawl/reports/gone", sum(1 for r in merged.values() if r["status"] == "gone")
         )
-        self.index = None  # closed by shared_index when the engine stops
+        self.index = None  # the crawl run closes it when the engine stops

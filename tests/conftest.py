@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Subprocesses (crawls, helper scripts) import this checkout, whatever the venv was installed from.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
+)
 GOVCRAWL = [sys.executable, "-m", "crawler.cli"]
 
 # The replica answers at once; politeness delays would only slow the tests.
