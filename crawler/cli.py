@@ -263,9 +263,36 @@ def cmd_sync(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(EXIT_USAGE, str(exc))
     assert store is not None
+    if args.verify:
+        return _verify_store(layout, store, args)
     report = sync_archive(layout, store)
     print(f"govcrawl: {report.uploaded} uploaded, {report.failed} failed, {report.bytes} bytes")
     return EXIT_OK if report.failed == 0 else EXIT_CRAWL_FAILED
+
+
+def _verify_store(layout: Any, store: Any, args: argparse.Namespace) -> int:
+    """`sync --verify`: list the store against store.json and the capture index."""
+    from govcrawl.archive.captures import CaptureIndex
+    from govcrawl.store.sync import verify_store
+
+    target = args.capture_index or (layout.captures_db if layout.captures_db.exists() else None)
+    names: set[str] = set()
+    if target is not None:
+        with CaptureIndex.open(target, schema=args.capture_schema) as index:
+            names = index.warc_names()
+    try:
+        report = verify_store(layout, store, names)
+    except Exception as exc:  # the store's own errors: unreachable, access denied
+        return _fail(EXIT_CRAWL_FAILED, f"cannot list {store.describe()}: {exc}")
+    for key in report.missing:
+        print(f"missing {store.describe()}/{key}")
+    for line in report.mismatched:
+        print(f"mismatch {store.describe()}/{line}")
+    print(
+        f"govcrawl: {report.checked} objects checked, {len(report.missing)} missing, "
+        f"{len(report.mismatched)} mismatching"
+    )
+    return EXIT_OK if report.ok else EXIT_CRAWL_FAILED
 
 
 # -- coverage -----------------------------------------------------------------------------------
@@ -355,6 +382,14 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--archive", default="archive")
     sync.add_argument("--store")
     sync.add_argument("--endpoint-url")
+    sync.add_argument(
+        "--verify",
+        action="store_true",
+        help="list the store and report objects missing or differing from what the archive "
+        "recorded (exit 1 if any); uploads nothing",
+    )
+    sync.add_argument("--capture-index", help="capture index DSN (default ARCHIVE's SQLite)")
+    sync.add_argument("--capture-schema", help="PostgreSQL schema of the capture index")
     sync.set_defaults(func=cmd_sync)
 
     coverage = sub.add_parser(

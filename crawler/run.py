@@ -92,6 +92,8 @@ class CrawlRun:
         layout = ArchiveLayout.open(archive_dir)
         lock = ArchiveLock(layout.lock_path).acquire()
         try:
+            if store_uri:
+                _restore_from_store(layout, store_uri, endpoint_url, sqlite=not index_target)
             index = CaptureIndex.open(index_target or layout.captures_db, schema=schema)
             try:
                 recovery = recover_archive(layout, index)
@@ -151,6 +153,26 @@ class CrawlRun:
             sync_archive(self.layout, open_store(self.store_uri, endpoint_url=self.endpoint_url))
         except Exception as exc:
             logger.warning("could not ship the run summary to %s: %s", self.store_uri, exc)
+
+
+def _restore_from_store(
+    layout: ArchiveLayout, store_uri: str, endpoint_url: str | None, *, sqlite: bool
+) -> None:
+    """A fresh archive folder with a store: the store is the archive; take it over."""
+    from govcrawl.store import open_store
+    from govcrawl.store.sync import needs_restore, restore_archive
+
+    if not needs_restore(layout):
+        return
+    try:
+        restore_archive(
+            layout, open_store(store_uri, endpoint_url=endpoint_url), capture_index=sqlite
+        )
+    except Exception as exc:
+        # Crawling on without the store's history would start a second, diverging archive there.
+        raise ArchiveError(
+            f"cannot restore the archive from {store_uri}: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def build_summary(stats: dict[str, Any], run: CrawlRun, seeds: list[str]) -> dict[str, Any]:

@@ -41,6 +41,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.traps.TrapGuardMiddleware": 120,
     "crawler.middlewares.revisit.RevisitPolicyMiddleware": 130,
+    # Each host's download slot gets its site profile's delay and concurrency.
+    "crawler.middlewares.politeness.ProfilePolitenessMiddleware": 140,
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
     # Closest to the downloader (like HttpCacheMiddleware): a 304 becomes the archived response
     # before decompression, robots.txt, the spider or the pipelines see it.

@@ -19,6 +19,7 @@ from govcrawl.archive.captures import CaptureIndex
 from govcrawl.archive.dedupe import assign_group, text_fingerprint
 from govcrawl.archive.reports import (
     SCHEMA_VERSION,
+    content_digest,
     read_journal,
     read_reports,
     unify_groups,
@@ -60,7 +61,10 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
         ],
         "tables": item.tables,
         "tables_from": item.extra.get("tables_from"),
+        "landing_url": item.extra.get("landing_url"),
         "published_earlier": [],
+        "content_digest": None,
+        "gone": None,
     }
 
 
@@ -75,6 +79,7 @@ class ReportRecordPipeline:
         self.journal_path = self.layout.root / "reports.journal.jsonl"
         self.journal: Any = None
         self.interrupted: dict[str, dict[str, Any]] = {}
+        self.redirected_from: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReportRecordPipeline:
@@ -130,13 +135,10 @@ class ReportRecordPipeline:
                     # A revisit's text is its original's, already stored next to that original.
                     warc.write_text_conversion(cap, item.text)
         record = report_record(item, None if group is None else str(group))
-        if item.url not in self.previous and record["status"] is not None:
-            # Status speaks of the report: first recorded now is new, whatever errors came before.
-            record["status"] = "new"
-        elif record["status"] == "unchanged" and item.url in self.interrupted:
-            # Resuming a killed crawl: what it found then is what this crawl found.
-            record["status"] = self.interrupted[item.url]["status"]
+        record["content_digest"] = content_digest(record)
         previous = self.previous.get(item.url, {})
+        record["status"] = self._status(item, record, previous, cap)
+        self.redirected_from.update(item.extra.get("redirected_from") or ())
         earlier = list(previous.get("published_earlier") or [])
         if previous.get("published") and previous["published"] != record["published"]:
             # The portal changed the report's date: flag it and keep what it said before.
@@ -155,9 +157,60 @@ class ReportRecordPipeline:
         self.journal.flush()
         # Only now may later crawls skip the page as a recently checked report.
         mark_page(self.run, [item.url, item.extra.get("landing_url") or item.url], REPORT)
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"govcrawl/reports/{record['status'] or 'unknown'}")
         return item
+
+    def _status(
+        self,
+        item: ReportItem,
+        record: dict[str, Any],
+        previous: dict[str, Any],
+        cap: Capture | None,
+    ) -> str | None:
+        """new / changed / unchanged, judged on the report's content (``content_digest``), not
+        on its bytes: a printed visit count or a date header changes the page, not the report."""
+        if cap is None:
+            return None
+        if not previous:
+            # First recorded now: new, whatever errors came before.
+            return "new"
+        if item.url in self.interrupted:
+            # Resuming a killed crawl: what it found then is what this crawl found.
+            return str(self.interrupted[item.url]["status"])
+        if previous.get("status") == "gone":
+            return "changed"  # back after it was gone
+        if previous.get("content_digest"):
+            same = previous["content_digest"] == record["content_digest"]
+            return "unchanged" if same else "changed"
+        # A record from before content digests: its capture's payload decides.
+        return "unchanged" if cap.status == "unchanged" else "changed"
+
+    def _gone(self, url: str, old: dict[str, Any]) -> dict[str, Any] | None:
+        """Evidence that the report once recorded at ``url`` is gone, from this run's capture of
+        its page: 404/410, a redirect to a page that is not a report, or a page answered 200
+        that is no longer a report (a soft 404, the portal's home). None when it was not
+        fetched this run or the answer says nothing (5xx, a failed fetch)."""
+        assert self.index is not None
+        page = old.get("landing_url") or url
+        last = self.index.last_capture(page)
+        if last is None or last.run_id != self.run.run_id:
+            return None
+        if last.http_status in GONE_STATUSES:
+            reason = f"HTTP {last.http_status}"
+        elif 300 <= last.http_status < 400:
+            if page in self.redirected_from:
+                return None  # moved to a page that is still a report
+            reason = "redirected to a page that is not a report"
+        elif last.http_status == 200:
+            reason = "the page is no longer a report (not found page, home page)"
+        else:
+            return None
+        return {
+            "reason": reason,
+            "fetched": last.fetched,
+            "http_status": last.http_status,
+            "warc": last.warc,
+            "offset": last.offset,
+        }
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.index is None:
@@ -166,16 +219,20 @@ class ReportRecordPipeline:
         for url, old in self.previous.items():
             if url in self.current:
                 continue
-            last = self.index.last_capture(url)
-            gone = last is not None and last.http_status in GONE_STATUSES
-            merged[url] = dict(old, status="gone" if gone else "unchanged")
+            gone = self._gone(url, old)
+            if gone is not None:
+                merged[url] = dict(old, status="gone", gone=gone)
+            elif old.get("status") != "gone":
+                merged[url] = dict(old, status="unchanged")
         merged.update(self.current)
         unify_groups(merged)
         write_reports(self.layout.reports_jsonl, merged)
         self.journal.close()
         self.journal_path.unlink(missing_ok=True)
-        assert self.crawler.stats is not None
-        self.crawler.stats.set_value(
-            "govcrawl/reports/gone", sum(1 for r in merged.values() if r["status"] == "gone")
-        )
+        # The run's counts are the statuses reports.jsonl now holds.
+        stats = self.crawler.stats
+        assert stats is not None
+        for status in ("new", "changed", "unchanged", "gone"):
+            count = sum(1 for r in merged.values() if r["status"] == status)
+            stats.set_value(f"govcrawl/reports/{status}", count)
         self.index = None  # the crawl run closes it when the engine stops

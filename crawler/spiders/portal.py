@@ -27,9 +27,15 @@ from crawler.middlewares.revisit import LEAF, LIST, mark_page
 from crawler.run import CrawlRun, crawl_run
 from crawler.sites.profiles import ProfileRegistry, SiteProfile
 from crawler.sites.scope import Scope
+from govcrawl.archive.reports import read_reports
 from govcrawl.extract import attachments as attachment_parsing
 from govcrawl.extract.classify import classify_page, looks_like_report_link
-from govcrawl.extract.counters import CounterRule, choose_counter_request, parse_counter_response
+from govcrawl.extract.counters import (
+    CounterRule,
+    choose_counter_request,
+    parse_counter_response,
+    printed_clicks,
+)
 from govcrawl.extract.decode import decode_body
 from govcrawl.extract.metadata import parse_metadata
 
@@ -92,6 +98,26 @@ class PortalSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for seed in self.seeds:
             yield self._page_request(seed, HOME, priority=50)
+        for request in self._known_reports():
+            yield request
+
+    def _known_reports(self) -> Iterator[scrapy.Request]:
+        """Reports earlier crawls recorded (within these seeds' scope) are checked every run,
+        even when no list links them any more: that is how a withdrawn report is found gone."""
+        run = self._crawl_run()
+        for record in read_reports(run.layout.reports_jsonl).values():
+            if record.get("status") == "gone":
+                continue
+            page = record.get("landing_url") or record["url"]
+            if not self.scope.in_scope(page):
+                continue
+            profile = self.profiles.for_host(urlsplit(page).hostname or "")
+            if page == record["url"] and _has_extension(
+                urlsplit(page).path, profile.attachment_extensions
+            ):
+                yield self._attachment_report_request(page, record.get("title") or "")
+            else:
+                yield self._page_request(page, ITEM, priority=20)
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -110,7 +136,7 @@ class PortalSpider(scrapy.Spider):
         assert isinstance(page, TextResponse)
         profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
 
-        meta = parse_metadata(html, response.url)
+        meta = parse_metadata(html, response.url, profile.metadata)
         verdict = classify_page(html, response.url, meta)
         if verdict.is_report:
             # Marked as a report by the recording stage once its record is safely written.
@@ -126,6 +152,8 @@ class PortalSpider(scrapy.Spider):
                 capture=response.meta.get("capture"),
             )
             item.extra["outlinks"] = [link.url for link in _LINKS.extract_links(page)]
+            # A report reached through redirects: its old URLs moved here (not gone).
+            item.extra["redirected_from"] = list(response.meta.get("redirect_urls", ()))
             yield from self._requisites(page, profile)
             yield from self._report_chain(item, html, page, profile)
             return
@@ -177,12 +205,14 @@ class PortalSpider(scrapy.Spider):
                 yield self._page_request(url, ITEM, priority=10)
             elif (
                 role in (HOME, NAV)
-                and _contains(text, profile.nav_keywords)
+                and _contains(text, (*profile.nav_keywords, *profile.subsite_keywords))
                 and nav_depth < MAX_NAV_DEPTH
             ):
                 yield self._page_request(url, NAV, priority=5, nav_depth=nav_depth + 1)
             elif (
-                role == HOME and target.hostname != here.hostname and _looks_like_home(target.path)
+                role in (HOME, NAV)
+                and target.hostname != here.hostname
+                and _looks_like_home(target.path)
             ):
                 yield self._page_request(url, HOME, priority=8)  # a department sub-site in scope
             elif self.follow_all:
@@ -335,6 +365,8 @@ class PortalSpider(scrapy.Spider):
         if counter is not None:
             item.counter_url = counter.url
             steps.append(("counter", counter.url))
+        else:
+            item.clicks = printed_clicks(html, profile.printed_counter_labels)
         for url in attachment_parsing.find_attachment_links(html, page.url):
             if self.scope.in_scope(url):
                 steps.append(("attachment", url))
@@ -434,7 +466,7 @@ class PortalSpider(scrapy.Spider):
             if (
                 urlsplit(url).scheme in ("http", "https")
                 and self.scope.in_scope(url)
-                and "count" not in url
+                and not _matches(url, profile.requisite_skip_patterns)
             ):
                 yield scrapy.Request(
                     url, callback=self.parse_requisite, meta={"requisite": True}, priority=-10
