@@ -13,7 +13,7 @@ from scrapy.crawler import Crawler
 
 from crawler.extensions.warc import WarcArchiveExtension
 from crawler.items import Capture, ReportItem
-from crawler.middlewares.revisit import REPORT, mark_page
+from crawler.middlewares.revisit import NOT_FOUND, REPORT, mark_page
 from crawler.run import CrawlRun, crawl_run
 from govcrawl.archive.captures import CaptureIndex
 from govcrawl.archive.dedupe import assign_group, text_fingerprint
@@ -201,7 +201,11 @@ class ReportRecordPipeline:
                 return None  # moved to a page that is still a report
             reason = "redirected to a page that is not a report"
         elif last.http_status == 200:
-            reason = "the page is no longer a report (not found page, home page)"
+            state = self.index.page_state(page)
+            if state is not None and state[0] == NOT_FOUND:
+                reason = "the page says it does not exist (soft 404)"
+            else:
+                reason = "the page is no longer a report"
         else:
             return None
         return {

@@ -125,13 +125,18 @@ class NightPortal(BaseHTTPRequestHandler):
         with self._lock, open(self.log_path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
 
-    def _conditional(self, body: bytes) -> None:
+    def _conditional(self, body: bytes, content_type: str = "text/html; charset=utf-8") -> None:
         """Answer with ETag/Last-Modified; 304 when the client's validator still matches."""
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
         if self.headers.get("If-None-Match") == etag:
             self._send(304, headers={"ETag": etag})
         else:
-            self._send(200, body, {"ETag": etag, "Last-Modified": "Mon, 05 Jan 2026 02:00:00 GMT"})
+            headers = {
+                "Content-Type": content_type,
+                "ETag": etag,
+                "Last-Modified": "Mon, 05 Jan 2026 02:00:00 GMT",
+            }
+            self._send(200, body, headers)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         path = urlsplit(self.path).path
@@ -148,7 +153,8 @@ class NightPortal(BaseHTTPRequestHandler):
     # -- one handler per behaviour ------------------------------------------------------------
 
     def robots(self) -> None:
-        self._send(200, b"User-agent: *\nDisallow: /print/\n", {"Content-Type": "text/plain"})
+        # With an ETag: later nights get a 304, and robots.txt must still be obeyed.
+        self._conditional(b"User-agent: *\nDisallow: /print/\n", "text/plain")
 
     def home(self) -> None:
         body = f"<h1>{AGENCY}</h1><ul><li><a href='/zwgk/index.html'>政务公开</a></li></ul>"

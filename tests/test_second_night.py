@@ -221,6 +221,7 @@ def test_withdrawn_reports_are_gone_with_proof(
         assert record["status"] == "gone", record
     gone = local.reports[2][url]["gone"]
     assert gone["http_status"] == http_status
+    assert ("soft 404" in gone["reason"]) == (report_id == portal.SOFT_404)
     # The proof is a capture in the archive: the answer that night.
     [capture] = [h for h in local.history(url) if h["offset"] == gone["offset"]]
     assert capture["warc"] == gone["warc"] and capture["fetched"] == gone["fetched"]
@@ -236,6 +237,9 @@ def test_report_added_to_a_two_item_column_is_found(local: Nights) -> None:
 
 
 def test_robots_forbidden_url_is_never_fetched(local: Nights) -> None:
+    # Later nights ask for robots.txt conditionally and get a 304: Scrapy's robots.txt
+    # middleware must still see the full file (the conditional middleware answers with it).
+    assert [r["status"] for r in local.logs[2] if r["path"] == "/robots.txt"] == [304]
     for night, _ in NIGHTS:
         assert not any(p.startswith("/print/") for p in local.fetched(night)), night
         assert local.summaries[night]["robots_forbidden"] >= 1

@@ -27,7 +27,7 @@ from govcrawl.clock import clock
 
 logger = logging.getLogger(__name__)
 
-LIST, LEAF, REPORT = "list", "leaf", "report"
+LIST, LEAF, REPORT, NOT_FOUND = "list", "leaf", "report", "not_found"
 
 
 class RevisitPolicyMiddleware:

@@ -23,12 +23,13 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.items import ReportItem
-from crawler.middlewares.revisit import LEAF, LIST, mark_page
+from crawler.middlewares.revisit import LEAF, LIST, NOT_FOUND, mark_page
 from crawler.run import CrawlRun, crawl_run
 from crawler.sites.profiles import ProfileRegistry, SiteProfile
 from crawler.sites.scope import Scope
 from govcrawl.archive.reports import read_reports
 from govcrawl.extract import attachments as attachment_parsing
+from govcrawl.extract import dom
 from govcrawl.extract.classify import classify_page, looks_like_report_link
 from govcrawl.extract.counters import (
     CounterRule,
@@ -137,6 +138,11 @@ class PortalSpider(scrapy.Spider):
         profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
 
         meta = parse_metadata(html, response.url, profile.metadata)
+        if _says_not_found(meta.title, html, profile):
+            # A soft 404: never content, and proof that a report once here is gone.
+            self._mark(response, NOT_FOUND)
+            self.crawler.stats.inc_value("govcrawl/pages/not_found")
+            return
         verdict = classify_page(html, response.url, meta)
         if verdict.is_report:
             # Marked as a report by the recording stage once its record is safely written.
@@ -509,6 +515,16 @@ class PortalSpider(scrapy.Spider):
 def _content_type(response: Response) -> str | None:
     value = response.headers.get(b"Content-Type")
     return value.decode("latin-1") if value else None
+
+
+def _says_not_found(title: str | None, html: str, profile: SiteProfile) -> bool:
+    """The page's title or its first lines of text match a not-found pattern of the profile."""
+    if not profile.not_found_patterns:
+        return False
+    tree = dom.parse_cached(html)
+    body = tree.find("body")
+    head = " ".join(dom.render_lines(body if body is not None else tree)[:8])
+    return any(re.search(p, f"{title or ''}\n{head}") for p in profile.not_found_patterns)
 
 
 def _split_seeds(seeds: str | Iterable[str] | None) -> list[str]:
