@@ -24,6 +24,7 @@ from lxml import html as lxml_html
 from protego import Protego
 
 from replica import expected as X
+from replica.process import ReplicaProcess
 from replica.server import ReplicaServer
 from replica.site import SiteBuild, build
 
@@ -760,3 +761,18 @@ def test_texts_are_copied_into_the_package() -> None:
     assert "00_seed_xam_gaj_2021_full.txt" in texts and len(texts) >= 10
     src = (ROOT / "replica" / "content.py").read_text(encoding="utf-8")
     assert "/work/shared" not in src
+
+
+def test_replica_process_serves_logs_and_stops(tmp_path: Path) -> None:
+    log = tmp_path / "requests.jsonl"
+    with ReplicaProcess(round=2, log_path=log) as replica:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", replica.url)
+        new = X.round_changes()["new_reports"][0]
+        assert Client(replica.url).get(new)[0] == 200  # round 2 only
+        assert [(e["host"], e["status"]) for e in replica.requests()] == [
+            (urlsplit(new).hostname, 200)
+        ]
+        proc = replica.process
+    assert proc is not None and proc.returncode == 0  # SIGTERM ends it cleanly
+    with pytest.raises(RuntimeError, match="did not start"):
+        ReplicaProcess(round=3).start()  # the server rejects the round and exits
