@@ -45,6 +45,11 @@ class Response:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    # Transport quirks, carried out by the server: wait before answering; send only the first
+    # `cut` bytes of the body (Content-Length still says all) and close; close without answering.
+    delay: float = 0.0
+    cut: int | None = None
+    drop: bool = False
 
 
 Handler = Callable[[Request], Response]
@@ -230,6 +235,41 @@ class SessionIds:
         text = _SITE_LINK.sub(fresh, resp.body.decode(self.charset))
         resp.body = text.encode(self.charset)
         return resp
+
+
+@dataclass
+class Delay:
+    """Answers after `?n=<seconds>` (default 1, at most 10): slow servers, download timeouts."""
+
+    inner: Handler
+
+    def __call__(self, req: Request) -> Response:
+        resp = self.inner(req)
+        try:
+            resp.delay = min(max(float(req.args.get("n", "1")), 0.0), 10.0)
+        except ValueError:
+            resp.delay = 1.0
+        return resp
+
+
+@dataclass
+class Partial:
+    """Sends half the body under a Content-Length for all of it, then closes the connection."""
+
+    inner: Handler
+
+    def __call__(self, req: Request) -> Response:
+        resp = self.inner(req)
+        resp.cut = len(resp.body) // 2
+        return resp
+
+
+@dataclass
+class Drop:
+    """Closes the connection without answering."""
+
+    def __call__(self, req: Request) -> Response:
+        return Response(0, [], b"", drop=True)
 
 
 # --- click counters (notes/counters.md styles A, B, C) ------------------------------------------

@@ -20,11 +20,14 @@ from replica.handlers import (
     Compress,
     Conditional,
     DataProxy,
+    Delay,
+    Drop,
     Flaky,
     GrowingQuery,
     Handler,
     HitCounter,
     Hits,
+    Partial,
     Redirect,
     Request,
     Resource,
@@ -42,6 +45,9 @@ _JSESSION = re.compile(r";jsessionid=([0-9A-Za-z]+)", re.I)
 CALENDAR = "/xam/hdjl95/calendar.jsp"
 SORTED_LIST = "/xam/zwgk73/tzgg49/list.jsp"
 SESSION_ENTRANCE = "/xamagri/wsbs/"
+# Server behaviours on their own, Scrapy-mockserver style, for tests of failure handling; no
+# portal page links this host.
+QUIRKS_HOST = "quirks.replica.test"
 
 
 class Portal:
@@ -61,6 +67,8 @@ class Portal:
         host = host.lower().split(":")[0]
         cfg = ALL_HOSTS.get(host)
         req = self._request(method, host, target, headers, cfg)
+        if host == QUIRKS_HOST:
+            return _quirk(req)
         if host == BARE_XAM:  # the bare domain redirects every path to www
             return Redirect(301, f"http://{WWW.host}{target}")(req)
         if cfg is None:
@@ -169,3 +177,21 @@ def _sorted_list_page(b: SiteBuild) -> Callable[[str], str]:
 def _notices(b: SiteBuild) -> list[tuple[str, str, str]]:
     items = sorted(b.cols["w:tzgg"].items, key=lambda i: (i.day, i.title), reverse=True)
     return [(i.title, i.href, i.day) for i in items]
+
+
+def _quirk(req: Request) -> Response:
+    """quirks.replica.test: `/status?n=CODE`, `/redirect?n=301|302&to=URL`, `/delay?n=SECONDS`,
+    `/partial`, `/drop`, `/compress`; anything else 404."""
+    page = "<html><body>" + "<p>quirks.replica.test</p>" * 64 + "</body></html>"
+    ok = Status(200, page)
+    n = req.args.get("n", "")
+    status = int(n) if n.isdigit() and 200 <= int(n) < 600 else 200
+    handlers: dict[str, Handler] = {
+        "/status": Status(status, "" if status in (204, 304) else page),
+        "/redirect": Redirect(302 if n == "302" else 301, req.args.get("to", "/status")),
+        "/delay": Delay(ok),
+        "/partial": Partial(ok),
+        "/drop": Drop(),
+        "/compress": Compress(ok),
+    }
+    return handlers.get(req.path, Status(404, "<html><body>no such quirk</body></html>"))(req)

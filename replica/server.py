@@ -84,6 +84,11 @@ class _Handler(BaseHTTPRequestHandler):
                 "headers": {h: self.headers[h] for h in LOGGED_HEADERS if h in self.headers},
             }
         )
+        if resp.delay:
+            time.sleep(resp.delay)
+        if resp.drop:
+            self.close_connection = True
+            return
         self.send_response(resp.status)
         for k, v in resp.headers:
             self.send_header(k, v)
@@ -91,7 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(resp.body)))
         self.end_headers()
         if send_body and resp.body:
-            self.wfile.write(resp.body)
+            self.wfile.write(resp.body[: resp.cut])
+        if resp.cut is not None:
+            self.close_connection = True
 
     def version_string(self) -> str:
         return "nginx"

@@ -79,6 +79,18 @@ class Column:
     def crumbs(self) -> list[tuple[str, str]]:
         return self.parents + [(self.name, self.href)]
 
+    def newest(self, n: int | None = None) -> list[tuple[str, str, str]]:
+        """(title, href, day) of the newest `n` items."""
+        items = sorted(self.items, key=lambda i: (i.day, i.title), reverse=True)[:n]
+        return [(i.title, i.href, i.day) for i in items]
+
+    def box(self, n: int) -> str:
+        """The column as a home-page box: its name and its newest `n` items."""
+        return (
+            f'<div class="box"><h3><a href="{self.href}">{e(self.name)}</a></h3>'
+            f"{tpl.list_items(self.newest(n))}</div>"
+        )
+
 
 @dataclass
 class ReportPage:
@@ -750,16 +762,7 @@ class SiteBuild:
         if cfg.family == "hanweb":
             self._render_hanweb_column(col, items, lm)
             return
-        children = ""
-        if col.children:
-            boxes = []
-            for ch in col.children:
-                top = sorted(ch.items, key=lambda i: (i.day, i.title), reverse=True)[:3]
-                boxes.append(
-                    f'<div class="box"><h3><a href="{ch.href}">{e(ch.name)}</a></h3>'
-                    f"{tpl.list_items([(i.title, i.href, i.day) for i in top])}</div>"
-                )
-            children = "\n".join(boxes) + "\n"
+        children = "".join(ch.box(3) + "\n" for ch in col.children)
         pages = [items[i : i + col.page_size] for i in range(0, len(items), col.page_size)] or [[]]
         total = len(pages)
         for n, chunk in enumerate(pages):
@@ -839,8 +842,6 @@ class SiteBuild:
 
     def _static_pages(self) -> None:
         w = self.cols
-        top_news = sorted(w["w:zwyw"].items, key=lambda i: (i.day, i.title), reverse=True)[:8]
-        top_notice = sorted(w["w:tzgg"].items, key=lambda i: (i.day, i.title), reverse=True)[:5]
         reports_new = [
             (r.title, urlsplit(r.url).path, r.published[:10])
             for r in self.reports
@@ -849,9 +850,9 @@ class SiteBuild:
         home = (
             '<div class="main">\n'
             '<div class="box"><h3><a href="/xam/xwzx12/zwyw27/index.html">政务要闻</a></h3>'
-            f"{tpl.list_items([(i.title, i.href, i.day) for i in top_news])}</div>\n"
+            f"{tpl.list_items(w['w:zwyw'].newest(8))}</div>\n"
             '<div class="box"><h3><a href="/xam/zwgk73/tzgg49/index.html">通知公告</a></h3>'
-            f"{tpl.list_items([(i.title, i.href, i.day) for i in top_notice])}</div>\n"
+            f"{tpl.list_items(w['w:tzgg'].newest(5))}</div>\n"
             '<div class="box"><h3><a href="/xam/zwgk73/zfxxgk31/index.html">政府信息公开</a></h3>'
             f'<ul><li><a href="{XAM_NB}index.html">政府信息公开年报</a></li>'
             '<li><a href="/xam/zwgk73/zfxxgk31/zfxxgkzn44/index.html">'
@@ -917,7 +918,7 @@ class SiteBuild:
                     f'<div class="main"><p>{body}</p></div>\n',
                 ),
             )
-        # Department and county home pages.
+        # Department and county home pages: boxes of their columns.
         for cfg, tags in (
             (MZJ, ["m:zfxxgk", "m:nb", "m:gzdt"]),
             (WSB, ["s:zfxxgk", "s:nb", "s:gzdt"]),
@@ -925,47 +926,20 @@ class SiteBuild:
             (KYZQ, ["z:zfxxgk", "z:nb", "z:zwdt"]),
             (WLHT, ["l:zfxxgk", "l:nb", "l:zwdt"]),
             (AES, ["a:zfxxgk", "a:nb", "a:zwdt"]),
+            (KYQQ, ["q:xwdt", "q:tzgg", "q:zwgk"]),
         ):
-            boxes = []
-            for t in tags:
-                col = w[t]
-                top = sorted(col.items, key=lambda i: (i.day, i.title), reverse=True)[:6]
-                boxes.append(
-                    f'<div class="box"><h3><a href="{col.href}">{e(col.name)}</a></h3>'
-                    f"{tpl.list_items([(i.title, i.href, i.day) for i in top])}</div>"
-                )
-            content = '<div class="main">\n' + "\n".join(boxes) + "\n</div>\n"
+            content = '<div class="main">\n' + "\n".join(w[t].box(6) for t in tags) + "\n</div>\n"
             self.put(cfg, f"{cfg.prefix}/index.html", tpl.page(cfg, cfg.site_name, [], content))
+        self.res[(KYQQ.host, "/")] = self.res[(KYQQ.host, "/index.html")]
         # Menu targets without content of interest.
         for cfg, path, name in (
             (MZJ, "/mzj/bsfw21/index.html", "办事服务"),
             (KYQQ, "/col/col1240/index.html", "政务服务"),
         ):
-            self.put(
-                cfg,
-                path,
-                tpl.page(
-                    cfg,
-                    f"{name}-{cfg.site_name}",
-                    [("首页", cfg.menu[0][1]), (name, path)],
-                    f'<div class="main"><p>{name}事项请登录内蒙古政务服务网办理。</p></div>\n',
-                ),
-            )
-        # Hanweb home at "/" and /index.html (same page).
-        boxes = []
-        for t in ("q:xwdt", "q:tzgg", "q:zwgk"):
-            col = w[t]
-            top = sorted(col.items, key=lambda i: (i.day, i.title), reverse=True)[:6]
-            boxes.append(
-                f'<div class="box"><h3><a href="{col.href}">{e(col.name)}</a></h3>'
-                f"{tpl.list_items([(i.title, i.href, i.day) for i in top])}</div>"
-            )
-        home_q = tpl.page(
-            KYQQ, KYQQ.site_name, [], '<div class="main">\n' + "\n".join(boxes) + "\n</div>\n"
-        )
-        self.put(KYQQ, "/index.html", home_q)
-        self.put(KYQQ, "/", home_q)
-        # wsb and county sites answer "/" with the home page itself.
+            crumbs = [("首页", cfg.menu[0][1]), (name, path)]
+            content = f'<div class="main"><p>{name}事项请登录内蒙古政务服务网办理。</p></div>\n'
+            self.put(cfg, path, tpl.page(cfg, f"{name}-{cfg.site_name}", crumbs, content))
+        # wsb, Hanweb and county sites answer "/" with the home page itself.
         for cfg in (WSB, KYZQ, WLHT, AES):
             self.res[(cfg.host, "/")] = self.res[(cfg.host, f"{cfg.prefix}/index.html")]
         # nmj: "/" is a meta refresh page.

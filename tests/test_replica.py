@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -776,3 +777,38 @@ def test_replica_process_serves_logs_and_stops(tmp_path: Path) -> None:
     assert proc is not None and proc.returncode == 0  # SIGTERM ends it cleanly
     with pytest.raises(RuntimeError, match="did not start"):
         ReplicaProcess(round=3).start()  # the server rejects the round and exits
+
+
+def test_quirk_endpoints_one_behaviour_each() -> None:
+    def get(conn: http.client.HTTPConnection, path: str) -> http.client.HTTPResponse:
+        conn.request(
+            "GET", f"http://quirks.replica.test{path}", headers={"Accept-Encoding": "gzip"}
+        )
+        return conn.getresponse()
+
+    with ReplicaServer() as srv:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+        r = get(conn, "/status?n=404")
+        assert r.status == 404 and b"quirks.replica.test" in r.read()
+        r = get(conn, "/redirect?n=302&to=http://www.xam.gov.cn/")
+        assert (r.status, r.getheader("Location")) == (302, "http://www.xam.gov.cn/")
+        r.read()
+        r = get(conn, "/compress")
+        body = gzip.decompress(r.read())
+        assert r.getheader("Content-Encoding") == "gzip" and body.startswith(b"<html>")
+        started = time.monotonic()
+        r = get(conn, "/delay?n=0.3")
+        assert r.status == 200 and r.read() == body and time.monotonic() - started >= 0.3
+        r = get(conn, "/partial")
+        assert int(r.getheader("Content-Length")) == len(body)
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            r.read()
+        assert cut.value.partial == body[: len(body) // 2]
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+        with pytest.raises(http.client.RemoteDisconnected):
+            get(conn, "/drop")
+        conn.close()
+        log = [(e["path"], e["status"]) for e in srv.request_log]
+    assert log[-1] == ("/drop", 0)
+    assert "quirks.replica.test" not in {urlsplit(u).hostname for u in X.linked_urls()}
