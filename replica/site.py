@@ -56,7 +56,6 @@ class Item:
     title: str
     href: str
     day: str  # YYYY-MM-DD
-    onclick: str = ""
 
 
 @dataclass
@@ -154,6 +153,40 @@ def printed_date(spec_published: str, meta: str) -> str:
     if meta in ("fabu", "hanweb"):
         return dt.strftime("%Y-%m-%d %H:%M")
     return dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _heading(style: str, spec: ReportSpec, title: str, body_html: str) -> tuple[str, str]:
+    """(the <h1> HTML, the body) for a placement's heading style."""
+    a = spec.agency_obj
+    if style == "agency_split":
+        # The seed page: heading is the agency; the title is split over two body lines.
+        lines = (
+            f'<p style="text-align:center;"><strong>{e(a.name)}{spec.year}'
+            "政府信息公开工作</strong></p>\n"
+            '<p style="text-align:center;"><strong>年度报告</strong></p>\n'
+        )
+        return e(a.name), lines + body_html
+    if style == "split":
+        return f"{e(a.in_title)}{spec.year}年<br/>政府信息公开工作年度报告", body_html
+    if style == "agency_after":  # the heading names the body; the title opens the text
+        title_line = f'<p style="text-align:center;"><strong>{e(title)}</strong></p>\n'
+        return e(a.in_title), title_line + body_html
+    if style == "spaced":
+        return e(f"{a.in_title}{spec.year}年 政府信息公开工作年度报告"), body_html
+    return e(title), body_html
+
+
+def _xxgk_head(spec: ReportSpec, dt: datetime, ident: str, publisher: str) -> dict[str, str]:
+    """Hanweb's 信息公开目录 header: three dates, only 发布日期 the publication date."""
+    return {
+        "索引号": f"11152221011598{_crc(spec.key) % 10000:04d}F/{dt.year}-{ident[-5:]}",
+        "发布机构": publisher,
+        "发布日期": dt.strftime("%Y-%m-%d"),
+        "发文日期": (dt - timedelta(days=1)).strftime("%Y-%m-%d"),
+        "成文日期": (dt - timedelta(days=3 + _crc(spec.key) % 5)).strftime("%Y-%m-%d"),
+        "主题分类": "政务公开",
+        "文号": "",
+    }
 
 
 class SiteBuild:
@@ -466,39 +499,9 @@ class SiteBuild:
         else:
             body_html = self._body_html(body, layout, punct)
 
-        heading = e(title)
         a = spec.agency_obj
-        if p.heading == "agency_split":
-            # The seed page: heading is the agency; the title is split over two body lines.
-            heading = e(a.name)
-            body_html = (
-                f'<p style="text-align:center;"><strong>{e(a.name)}{spec.year}'
-                "政府信息公开工作</strong></p>\n"
-                '<p style="text-align:center;"><strong>年度报告</strong></p>\n' + body_html
-            )
-        elif p.heading == "split":
-            heading = f"{e(a.in_title)}{spec.year}年<br/>政府信息公开工作年度报告"
-        elif p.heading == "agency_after":
-            heading = e(a.in_title)
-            body_html = (
-                f'<p style="text-align:center;"><strong>{e(title)}</strong></p>\n' + body_html
-            )
-        elif p.heading == "spaced":
-            heading = e(f"{a.in_title}{spec.year}年 政府信息公开工作年度报告")
-
-        xxgk = None
-        pub_day = dt.strftime("%Y-%m-%d")
-        if p.xxgk_table:
-            written = (dt - timedelta(days=3 + _crc(spec.key) % 5)).strftime("%Y-%m-%d")
-            xxgk = {
-                "索引号": f"11152221011598{_crc(spec.key) % 10000:04d}F/{dt.year}-{ident[-5:]}",
-                "发布机构": source or a.name,
-                "发布日期": pub_day,
-                "发文日期": (dt - timedelta(days=1)).strftime("%Y-%m-%d"),
-                "成文日期": written,
-                "主题分类": "政务公开",
-                "文号": "",
-            }
+        heading, body_html = _heading(p.heading, spec, title, body_html)
+        xxgk = _xxgk_head(spec, dt, ident, source or a.name) if p.xxgk_table else None
         html_text, style = tpl.article(
             cfg,
             p.family,
@@ -766,14 +769,7 @@ class SiteBuild:
         pages = [items[i : i + col.page_size] for i in range(0, len(items), col.page_size)] or [[]]
         total = len(pages)
         for n, chunk in enumerate(pages):
-            lis = "".join(
-                f'<li><a href="{e(i.href)}"'
-                + (f' onclick="{e(i.onclick)}"' if i.onclick else "")
-                + f' target="_blank" title="{e(i.title)}">{e(i.title)}</a>'
-                + f"<span>{i.day}</span></li>\n"
-                for i in chunk
-            )
-            lst = f'<ul class="list">\n{lis}</ul>\n' if chunk else ""
+            lst = tpl.list_items([(i.title, i.href, i.day) for i in chunk]) if chunk else ""
             if cfg.family == "new":
                 fname = "index.html" if n == 0 else f"index_{n + 1}.html"
                 pager = tpl.next_links(
