@@ -757,9 +757,24 @@ def test_request_log_file_and_cli(tmp_path: Path) -> None:
     assert entries[-1]["status"] == 200 and entries[-1]["method"] == "GET"
 
 
-def test_texts_are_copied_into_the_package() -> None:
-    texts = sorted(p.name for p in (ROOT / "replica" / "texts").glob("*.txt"))
-    assert "00_seed_xam_gaj_2021_full.txt" in texts and len(texts) >= 10
+# tests/fixtures/tables/real/ still holds a copy of the texts: issue 13 removes it (the table
+# fixtures then read replica/texts); drop this entry when that lands.
+PENDING_COPIES = {"tests/fixtures/tables/real"}
+
+
+def test_one_copy_of_the_real_texts() -> None:
+    texts_dir = ROOT / "replica" / "texts"
+    texts = {p.read_bytes(): p.name for p in texts_dir.glob("*.txt")}
+    assert "00_seed_xam_gaj_2021_full.txt" in texts.values() and len(texts) >= 10
+    assert "URL:" in (texts_dir / "README.md").read_text(encoding="utf-8")  # provenance
+    copies = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("archive", "build")]
+        where = Path(folder).relative_to(ROOT).as_posix()
+        if Path(folder) == texts_dir or where in PENDING_COPIES:
+            continue
+        copies += [f"{where}/{f}" for f in files if (Path(folder) / f).read_bytes() in texts]
+    assert not copies
     src = (ROOT / "replica" / "content.py").read_text(encoding="utf-8")
     assert "/work/shared" not in src
 
