@@ -874,46 +874,24 @@ class SiteBuild:
             "</div>\n"
         )
         self.put(WWW, "/xam/index.html", tpl.page(WWW, "兴安盟行政公署", [], home))
-        self.put(
-            WWW,
-            "/xam/zwgk73/zfxxgk31/zfxxgkzn44/index.html",
-            tpl.page(
-                WWW,
-                "政府信息公开指南-兴安盟行政公署",
-                w["w:zfxxgk"].crumbs,
-                '<div class="main"><h1>兴安盟行政公署政府信息公开指南</h1>'
-                "<p>为了更好地提供政府信息公开服务，"
-                "根据《中华人民共和国政府信息公开条例》，编制本指南。</p></div>\n",
-            ),
-        )
-        for path, name, text in (
-            (
-                "/xam/zjxa58/index.html",
-                "走进兴安",
-                "兴安盟位于内蒙古自治区东北部，大兴安岭中段，盟行政公署驻乌兰浩特市。",
-            ),
-            (
-                "/xam/hdjl95/index.html",
-                "互动交流",
-                '<a href="/xam/hdjl95/calendar.jsp?month=2026-01">活动日历</a>',
-            ),
-            (
-                "/xam/wzdt/index.html",
-                "网站地图",
-                " ".join(f'<a href="{h}">{n}</a>' for n, h in WWW.menu),
-            ),
-        ):
-            body = text if text.startswith("<") or "<a" in text else e(text)
-            self.put(
-                WWW,
-                path,
-                tpl.page(
-                    WWW,
-                    f"{name}-兴安盟行政公署",
-                    [("首页", "/xam/index.html"), (name, path)],
-                    f'<div class="main"><p>{body}</p></div>\n',
-                ),
-            )
+        # Pages with a line of text: (host, path, name, crumbs, content).
+        xam_home, nmj_home = ("首页", "/xam/index.html"), ("首页", "/xamagri/index.html")
+        guide = "/xam/zwgk73/zfxxgk31/zfxxgkzn44/index.html"
+        sitemap = " ".join(f'<a href="{h}">{n}</a>' for n, h in WWW.menu)
+        texts = [
+            (WWW, guide, "政府信息公开指南", w["w:zfxxgk"].crumbs,
+             "<h1>兴安盟行政公署政府信息公开指南</h1><p>为了更好地提供政府信息公开服务，"
+             "根据《中华人民共和国政府信息公开条例》，编制本指南。</p>"),
+            (WWW, "/xam/zjxa58/index.html", "走进兴安", None,
+             "<p>兴安盟位于内蒙古自治区东北部，大兴安岭中段，盟行政公署驻乌兰浩特市。</p>"),
+            (WWW, "/xam/hdjl95/index.html", "互动交流", None,
+             '<p><a href="/xam/hdjl95/calendar.jsp?month=2026-01">活动日历</a></p>'),
+            (WWW, "/xam/wzdt/index.html", "网站地图", None, f"<p>{sitemap}</p>"),
+        ]  # fmt: skip
+        for cfg, path, name, crumbs, text in texts:
+            crumbs = crumbs or [xam_home, (name, path)]
+            content = f'<div class="main">{text}</div>\n'
+            self.put(cfg, path, tpl.page(cfg, f"{name}-{cfg.site_name}", crumbs, content))
         # Department and county home pages: boxes of their columns.
         for cfg, tags in (
             (MZJ, ["m:zfxxgk", "m:nb", "m:gzdt"]),
@@ -946,32 +924,19 @@ class SiteBuild:
             "</head><body></body></html>",
             charset=None,
         )
-        # The GBK site's 网上办事 page (entry of the jsessionid trap).
-        self.put(
-            NMJ,
-            "/xamagri/wsbs/index.jsp",
-            tpl.page(
-                NMJ,
-                "网上办事-兴安盟农牧局",
-                [("首页", "/xamagri/index.html"), ("网上办事", "")],
-                '<div class="main"><ul>'
-                '<li><a href="/xamagri/wsbs/bszn.jsp">办事指南</a></li>'
-                '<li><a href="/xamagri/gzdt3/index.html">工作动态</a></li>'
-                '<li><a href="/xamagri/xxgk12/zfxxgknb7/index.html">年度报告</a></li>'
-                '<li><a href="/xamagri/wsbs/index.jsp">网上办事</a></li></ul></div>\n',
-            ),
-        )
-        self.put(
-            NMJ,
-            "/xamagri/wsbs/bszn.jsp",
-            tpl.page(
-                NMJ,
-                "办事指南-兴安盟农牧局",
-                [("首页", "/xamagri/index.html"), ("办事指南", "")],
-                '<div class="main"><p>农牧业行政许可事项办事指南。</p>'
-                '<a href="/xamagri/wsbs/index.jsp">返回</a></div>\n',
-            ),
-        )
+        # The GBK site's 网上办事 page (entry of the jsessionid trap) and its guide.
+        for path, name, content in (
+            ("/xamagri/wsbs/index.jsp", "网上办事",
+             '<div class="main"><ul><li><a href="/xamagri/wsbs/bszn.jsp">办事指南</a></li>'
+             '<li><a href="/xamagri/gzdt3/index.html">工作动态</a></li>'
+             '<li><a href="/xamagri/xxgk12/zfxxgknb7/index.html">年度报告</a></li>'
+             '<li><a href="/xamagri/wsbs/index.jsp">网上办事</a></li></ul></div>\n'),
+            ("/xamagri/wsbs/bszn.jsp", "办事指南",
+             '<div class="main"><p>农牧业行政许可事项办事指南。</p>'
+             '<a href="/xamagri/wsbs/index.jsp">返回</a></div>\n'),
+        ):  # fmt: skip
+            title = f"{name}-{NMJ.site_name}"
+            self.put(NMJ, path, tpl.page(NMJ, title, [nmj_home, (name, "")], content))
         # Spam copy of the seed report on a non-government domain, linked from one news page.
         self._spam_site()
         # pdf.js viewer stub.
