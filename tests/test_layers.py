@@ -78,7 +78,8 @@ def test_the_probe_sees_scrapy_when_a_command_loads_it(tmp_path: Path) -> None:
     probe_out = tmp_path / "probe.json"
     subprocess.run(
         [sys.executable, "-c", PROBE, str(probe_out), "crawl", "--archive",
-         str(tmp_path / "a"), "--max-pages", "1", "http://127.0.0.1:9/"],
+         str(tmp_path / "a"), "--max-pages", "1", "--set", "RETRY_ENABLED=False",
+         "--set", "ROBOTSTXT_OBEY=False", "http://127.0.0.1:9/"],
         cwd=tmp_path, env=crawl_env(None), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert "scrapy" in json.loads(probe_out.read_text())["loaded"]
