@@ -52,14 +52,18 @@ QUIRKS_HOST = "quirks.replica.test"
 
 class Portal:
     """The replica of one round and scale, as one server process sees it: hit counters and the
-    flaky page's failures start afresh with every Portal."""
+    flaky page's failures start afresh with every Portal.
+
+    A stored page is served through its host's quirks, outermost first:
+    `Flaky` (the one flaky page) > `Compress` (gzip hosts) > `Conditional` (hosts with
+    validators) > `SessionIds` (the TRS site) > `Static`.
+    """
 
     def __init__(self, round_: int = 1, scale: int = 1) -> None:
         self.build = build(round_, scale)
         self.round = round_
         self._hits = Hits()
         self._endpoints = {cfg.host: self._dynamic_routes(cfg) for cfg in ALL_HOSTS.values()}
-        self._pages: dict[tuple[str, str], Handler] = {}
         self._compress = {cfg.host: Compress(self._stored) for cfg in ALL_HOSTS.values()}
         self._flaky = {key: Flaky(self._served) for key in self.build.flaky}
 
