@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,20 +101,37 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Crawl the bundled replica portal through its proxy: the offline end-to-end demo."""
-    from replica.server import ReplicaServer
+    """Crawl the replica portal through its proxy: the offline end-to-end demo.
 
-    with ReplicaServer(round=args.round) as server:
-        os.environ["http_proxy"] = server.url
+    The replica is test data, not part of the installed package: it runs as a child process
+    (`python -m replica.server`) from the source checkout this module lives in.
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    if not (checkout / "replica" / "server.py").is_file():
+        return _fail(
+            EXIT_USAGE,
+            "the demo needs a source checkout (the replica portal is not installed with "
+            "govcrawl): run `bash scripts/run` in a clone of the repository",
+        )
+    cmd = [sys.executable, "-m", "replica.server", "--port", "0", "--round", str(args.round)]
+    server = subprocess.Popen(cmd, cwd=checkout, stdout=subprocess.PIPE, text=True)
+    try:
+        ready = (server.stdout.readline() if server.stdout else "").split()
+        if ready[:1] != ["READY"]:
+            return _fail(EXIT_CRAWL_FAILED, "the replica portal did not start")
+        os.environ["http_proxy"] = ready[1]
         os.environ.pop("no_proxy", None)
         os.environ.pop("NO_PROXY", None)
-        print(f"govcrawl: replica portal serving at {server.url} (used as http_proxy)")
+        print(f"govcrawl: replica portal serving at {ready[1]} (used as http_proxy)")
         code, summary = run_crawl(
             Path(args.archive),
             [],
             overrides=REPLICA_SETTINGS,
             verbose=args.verbose,
         )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
     if "error" in summary:
         return _fail(code, summary["error"])
     print(summary_line(summary))
