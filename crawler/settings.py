@@ -29,8 +29,14 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
+# Menus and links count as hops; the pages of one column do not (crawler/middlewares/hops.py),
+# and a column is bounded by its profile's column_page_budget instead.
 DEPTH_LIMIT = 12
 DEPTH_PRIORITY = 0
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "crawler.middlewares.hops.HopDepthMiddleware": 900,
+}
 
 # Retries with exponential backoff (crawler/middlewares/retry.py).
 RETRY_TIMES = 3
@@ -41,6 +47,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.traps.TrapGuardMiddleware": 120,
     "crawler.middlewares.revisit.RevisitPolicyMiddleware": 130,
+    # Discovery's per-host page budget, counted on what is due to be fetched.
+    "crawler.middlewares.budget.HostBudgetMiddleware": 135,
     # Each host's download slot gets its site profile's delay and concurrency.
     "crawler.middlewares.politeness.ProfilePolitenessMiddleware": 140,
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,

@@ -252,11 +252,22 @@ def build_summary(stats: dict[str, Any], run: CrawlRun, seeds: list[str]) -> dic
             or k.startswith("downloader/response_status_count/5")
         },
         "traps_dropped": n("govcrawl/traps/dropped"),
+        # What discovery's budgets turned away (site profiles' [discovery]).
+        "budget": {
+            "pages_cut": n("govcrawl/budget/cut"),
+            "by_host": _by_suffix(stats, "govcrawl/budget/cut_host/"),
+            "by_role": _by_suffix(stats, "govcrawl/budget/cut_role/"),
+            "column_pages_cut": n("govcrawl/budget/column_pages_cut"),
+        },
         "robots_forbidden": n("robotstxt/forbidden"),
         "recovered": dataclasses.asdict(run.recovery),
         "warcs": run.sealed_warcs,
         "run_id": run.run_id,
     }
+
+
+def _by_suffix(stats: dict[str, Any], prefix: str) -> dict[str, int]:
+    return {k[len(prefix) :]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
 
 def _write_run_summary(layout: ArchiveLayout, summary: dict[str, Any]) -> Path:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from replica.hosts import AES, KYQQ, KYZQ, MZJ, MZJ_NB, NMJ, WLHT, WSB, WWW, XAM_NB
+from replica.hosts import AES, KYQQ, KYZQ, MZJ, MZJ_NB, NMJ, SLJ, TQX, WLHT, WSB, WWW, XAM_NB
 from replica.textutil import fw, hw
 
 
@@ -51,6 +51,9 @@ AGENCIES: dict[str, Agency] = {
     "czj": Agency("兴安盟财政局", "盟财政局", "财政局", "我局", "0482-8266350"),
     "tjj": Agency("兴安盟统计局", "盟统计局", "统计局", "我局", "0482-8266412"),
     "jyj": Agency("兴安盟教育局", "盟教育局", "教育局", "我局", "0482-8213566"),
+    "slj": Agency("兴安盟水利局", "盟水利局", "水利局", "我局", "0482-8212547"),
+    "jtj": Agency("兴安盟交通运输局", "盟交通运输局", "交通运输局", "我局", "0482-8213377"),
+    "tqx": Agency("突泉县人民政府", "突泉县政务服务局", "突泉县", "我县", "0482-5122361", "突泉县"),
 }
 
 
@@ -175,6 +178,17 @@ REPORTS: list[ReportSpec] = [
     R("aes-wjw-2025",  "aes_wjw",  2025, "2026-01-15 09:19",    "2021", "html", real="aes2025",
       applications=1),
     R("aes-wjw-2024",  "aes_wjw",  2024, "2025-01-16 10:30",    "2021", "flat"),
+    # Reports filed outside a 年报 column (issue 14): slj.xam.gov.cn (behind a script-redirect
+    # root) in its notices and news columns, 交通运输局 in its 信息公开目录 on www (one as a
+    # download servlet), 突泉县's GB2312 ASP site with Chinese query strings.
+    R("slj-2021", "slj", 2021, "2022-01-26 15:10", "2021", "html"),
+    R("slj-2022", "slj", 2022, "2023-01-17 09:25", "2021", "flat"),
+    R("slj-2023", "slj", 2023, "2024-01-24 10:40", "2021", "docx"),
+    R("jtj-2022", "jtj", 2022, "2023-01-18",       "2021", "docx"),
+    R("jtj-2023", "jtj", 2023, "2024-01-25 11:06:42", "2021", "html"),
+    R("tqx-2021", "tqx", 2021, "2022-01-25 09:00", "2021", "html"),
+    R("tqx-2022", "tqx", 2022, "2023-01-20 16:30", "2021", "rows"),
+    R("tqx-2023", "tqx", 2023, "2024-01-29 10:15", "2021", "html"),
 ]
 # fmt: on
 REPORTS_BY_KEY = {r.key: r for r in REPORTS}
@@ -194,7 +208,9 @@ class Placement:
     heading: str = "title"  # title | agency_split | split | agency_after | spaced
     path: str | None = None  # fixed path (real URLs); else generated
     group: str | None = None  # duplicate group
-    variant: str = "text"  # text | image | docx | xlsx | pdf
+    # text | image | docx | xlsx | pdf | servlet (the list links a download servlet's .docx) |
+    # attach2 (a short page, 全文详见附件, with the report as .docx and .pdf)
+    variant: str = "text"
     flaky: bool = False
     charset: str = "gbk"  # trs only: gbk | none | wrong
     listed: bool = True  # False: reachable only through the sitemap
@@ -202,6 +218,7 @@ class Placement:
     xxgk_table: bool = False  # hanweb: 信息公开目录 header table
     counter: bool = True
     old_url: str | None = None  # an old URL that redirects (301) here
+    column: str | None = None  # key of the list column that lists it (default: the 年报 column)
 
 
 def _P(key: str, host: str, family: str, meta: str, **kw: Any) -> Placement:
@@ -274,5 +291,14 @@ PLACEMENTS: list[Placement] = [
     _P("aes-wjw-2025", AES.host, "new", "fabu", heading="split",
        path="/aes/2026-01/15/article_2026011509191225642.html"),
     _P("aes-wjw-2024", AES.host, "new", "fabu"),
+    # outside 年报 columns (issue 14)
+    _P("slj-2021", SLJ.host, "new", "fabu", column="j:tzgg"),
+    _P("slj-2022", SLJ.host, "new", "fabu", column="j:gzdt"),
+    _P("slj-2023", SLJ.host, "new", "fabu", column="j:tzgg", variant="attach2"),
+    _P("jtj-2022", _W, "old", "date", column="w:jtj-qt", variant="servlet", counter=False),
+    _P("jtj-2023", _W, "old", "riqi", column="w:jtj-qt"),
+    _P("tqx-2021", TQX.host, "asp", "fabu", column="t:nb"),
+    _P("tqx-2022", TQX.host, "asp", "fabu", column="t:nb"),
+    _P("tqx-2023", TQX.host, "asp", "fabu", column="t:tzgg"),
 ]
 # fmt: on

@@ -152,7 +152,7 @@ def _links() -> tuple[tuple[str, str], ...]:
     for (host, path), res in b.res.items():
         if not res.ctype.startswith("text/html"):
             continue
-        enc = "gbk" if ALL_HOSTS[host].charset == "gbk" else "utf-8"
+        enc = "gbk" if ALL_HOSTS[host].charset in ("gbk", "gb2312") else "utf-8"
         page = f"http://{host}{path}"
         for m in _LINK.finditer(res.body.decode(enc)):
             href = m.group(1).replace("&amp;", "&")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from html import escape
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from replica.templates import json_body, list_items
 
@@ -427,3 +427,54 @@ class GrowingQuery:
             f'<a href="{self.path}?{escape(nxt)}">下一页</a></p></div>\n'
         )
         return html_response(self.render(content))
+
+
+# --- download servlets and query-named columns (issue 14) ---------------------------------------
+
+
+@dataclass
+class Download:
+    """A download servlet: `download.do?fileId=<id>` -> the file as `application/octet-stream`,
+    its name only in `Content-Disposition` (RFC 6266: `filename*` in UTF-8 after an ASCII
+    `filename` fallback); an unknown id answers 404."""
+
+    files: dict[str, tuple[bytes, str]]  # fileId -> (body, file name)
+
+    def __call__(self, req: Request) -> Response:
+        found = self.files.get(req.args.get("fileId", ""))
+        if found is None:
+            return html_response("<html><body><p>文件不存在</p></body></html>", 404)
+        body, name = found
+        suffix = name.rsplit(".", 1)[-1]
+        disposition = f"attachment; filename=\"download.{suffix}\"; filename*=UTF-8''{quote(name)}"
+        headers = [
+            ("Content-Type", "application/octet-stream"),
+            ("Content-Disposition", disposition),
+        ]
+        return Response(200, headers, body)
+
+
+@dataclass
+class QueryColumn:
+    """An ASP list that names its column in the query (`list.asp?lb=<name>&page=<n>`) and reads
+    the query in the site's charset, as browsers send it from the site's pages; a name that does
+    not decode, or names no column, gets the site's 200 "栏目不存在" page (what a query sent in
+    UTF-8 gets from a GBK server)."""
+
+    pages: dict[tuple[str, int], Resource]  # (column name, page) -> page
+    error: Resource
+    charset: str = "gbk"
+
+    def __call__(self, req: Request) -> Response:
+        try:
+            args = dict(
+                parse_qsl(req.query, keep_blank_values=True, encoding=self.charset, errors="strict")
+            )
+        except UnicodeDecodeError:
+            args = {}
+        try:
+            page = int(args.get("page", "1") or 1)
+        except ValueError:
+            page = 1
+        res = self.pages.get((args.get("lb", ""), page), self.error)
+        return Static(res)(req)

@@ -162,6 +162,45 @@ WLHT = _county(
 AES = _county(
     "www.aes.gov.cn", "/aes", "阿尔山市人民政府", "1522020001", "蒙ICP备10001219号-1", "zfxxgknb17"
 )
+# 兴安盟水利局: its root is a script redirect; its reports are in notices (a 30-page column with
+# only 上一页/下一页 links), in news, and behind 政务公开 > 法定主动公开内容 (issue 14).
+SLJ = HostCfg(
+    host="slj.xam.gov.cn",
+    family="new",
+    prefix="/slj",
+    site_name="兴安盟水利局",
+    menu=(
+        ("网站首页", "/slj/index.html"),
+        ("政务公开", "/slj/zwgk/index.html"),
+        ("工作动态", "/slj/gzdt/index.html"),
+        ("互动交流", "/slj/search/index.html"),
+    ),
+    footer=_dept_footer("兴安盟水利局", "1522000027", "蒙ICP备05002755号-15"),
+    disallow=("/slj/search/", "/slj/print/"),
+    assets=(
+        "/slj/static/css/style.css",
+        "/slj/static/js/jquery.min.js",
+        "/slj/static/images/logo.png",
+    ),
+)
+# 突泉县: an old ASP site in GB2312 whose columns are named in the query string
+# (list.asp?lb=政府信息公开年报); the server reads the query as GBK (issue 14, case 03).
+TQX = HostCfg(
+    host="www.tqx.gov.cn",
+    family="asp",
+    prefix="",
+    site_name="突泉县人民政府",
+    menu=(
+        ("首页", "/index.asp"),
+        ("政府信息公开", "/xxgk/index.asp"),
+        ("新闻动态", "/xxgk/list.asp?lb=新闻动态"),
+        ("县长信箱", "/mail.asp"),
+    ),
+    footer=("主办：突泉县人民政府办公室", "政府网站标识码 1522240001 蒙ICP备05001166号-1"),
+    charset="gb2312",
+    disallow=("/admin/",),
+    assets=("/images/style.css", "/images/common.js", "/images/logo.png"),
+)
 SPAM = HostCfg(
     host="www.xam-gov.com.cn",
     family="spam",
@@ -174,7 +213,7 @@ SPAM = HostCfg(
 # The bare domain only redirects to www (real seed URLs use http://xam.gov.cn/...).
 BARE_XAM = "xam.gov.cn"
 
-GOV_HOSTS = [WWW, MZJ, WSB, NMJ, KYQQ, KYZQ, WLHT, AES]
+GOV_HOSTS = [WWW, MZJ, WSB, NMJ, KYQQ, KYZQ, WLHT, AES, SLJ, TQX]
 ALL_HOSTS = {h.host: h for h in GOV_HOSTS + [SPAM]}
 
 
@@ -216,6 +255,7 @@ class ColumnCfg:
     page_size: int = 15
     col_id: str = ""  # hanweb column id
     note_html: str = ""  # extra links under the column name
+    link: str = ""  # the column's URL path when it is not <base>index.html (ASP: list.asp?lb=)
 
 
 def _columns() -> list[ColumnCfg]:
@@ -272,6 +312,24 @@ def _columns() -> list[ColumnCfg]:
         C("q:xwdt", KYQQ, "/col/col1201/", "新闻动态", col_id="1201"),
         C("q:tzgg", KYQQ, "/col/col1203/", "通知公告", col_id="1203"),
     ]
+    # www: 部门信息公开 > a department's 信息公开目录 > 其他 (issue 14).
+    bm = "/xam/zwgk73/bmxxgk88/"
+    slj_link = '<ul class="sub"><li><a href="http://slj.xam.gov.cn/">兴安盟水利局</a></li></ul>\n'
+    cols += [
+        C("w:bmxxgk", WWW, bm, "部门信息公开", "w:zwgk", note_html=slj_link),
+        C("w:jtj", WWW, f"{bm}jtj/", "兴安盟交通运输局", "w:bmxxgk"),
+        C("w:jtj-jgzn", WWW, f"{bm}jtj/jgzn/", "机构职能", "w:jtj"),
+        C("w:jtj-qt", WWW, f"{bm}jtj/qt/", "其他", "w:jtj"),
+        C("j:zwgk", SLJ, "/slj/zwgk/", "政务公开"),
+        C("j:fdzdgk", SLJ, "/slj/zwgk/fdzdgknr/", "法定主动公开内容", "j:zwgk"),
+        C("j:tzgg", SLJ, "/slj/zwgk/fdzdgknr/tzgg/", "通知公告", "j:fdzdgk"),
+        C("j:qt", SLJ, "/slj/zwgk/fdzdgknr/qt/", "其他", "j:fdzdgk"),
+        C("j:gzdt", SLJ, "/slj/gzdt/", "工作动态", page_size=12),
+        C("t:xxgk", TQX, "/xxgk/", "政府信息公开", link="/xxgk/index.asp"),
+        C("t:nb", TQX, "/xxgk/", "政府信息公开年报", "t:xxgk", link=asp_list("政府信息公开年报")),
+        C("t:tzgg", TQX, "/xxgk/", "通知公告", "t:xxgk", 8, link=asp_list("通知公告")),
+        C("t:xwdt", TQX, "/xxgk/", "新闻动态", "t:xxgk", link=asp_list("新闻动态")),
+    ]
     for tag, cfg in (("z", KYZQ), ("l", WLHT), ("a", AES)):
         nb = f"{cfg.prefix}/zfxxgk/{cfg.extra['nb_slug']}/"
         cols += [
@@ -280,6 +338,11 @@ def _columns() -> list[ColumnCfg]:
             C(f"{tag}:zwdt", cfg, f"{cfg.prefix}/zwdt/", "政务动态"),
         ]
     return cols
+
+
+def asp_list(name: str, page: int = 1) -> str:
+    """An ASP column's URL path as its pages link it: the column name raw in the query."""
+    return f"/xxgk/list.asp?lb={name}" + (f"&page={page}" if page > 1 else "")
 
 
 COLUMNS = _columns()

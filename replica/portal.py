@@ -21,6 +21,7 @@ from replica.handlers import (
     Conditional,
     DataProxy,
     Delay,
+    Download,
     Drop,
     Flaky,
     GrowingQuery,
@@ -28,6 +29,7 @@ from replica.handlers import (
     HitCounter,
     Hits,
     Partial,
+    QueryColumn,
     Redirect,
     Request,
     Resource,
@@ -144,7 +146,10 @@ class Portal:
             routes["/vc/vc/interface/artcount/artcount.jsp"] = ArtCount(b.counters, self._hits)
             routes["/module/visitcount/visit.jsp"] = VisitCounter(b.counters, self._hits)
             routes["/module/web/jpage/dataproxy.jsp"] = DataProxy(b.dataproxy)
+        if cfg.family == "asp":  # columns named in the query, read as the site's charset
+            routes["/xxgk/list.asp"] = QueryColumn(b.asp_pages, b.asp_error, "gbk")
         if cfg is WWW:
+            routes["/attach/download.do"] = Download(b.downloads)
             routes[CALENDAR] = Calendar(_calendar_page, CALENDAR)
             routes[SORTED_LIST] = GrowingQuery(_sorted_list_page(b), SORTED_LIST, _notices(b))
         # Print views (robots-disallowed): a stub page without chrome.

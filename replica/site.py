@@ -9,6 +9,7 @@ traps) is `replica.portal`'s business.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import zlib
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from replica import attachments as A
 from replica import news as N
@@ -35,11 +36,14 @@ from replica.hosts import (
     MZJ,
     NB_COLUMN,
     NMJ,
+    SLJ,
     SPAM,
+    TQX,
     WLHT,
     WSB,
     WWW,
     XAM_NB,
+    asp_list,
 )
 from replica.templates import HostCfg, e
 
@@ -69,10 +73,11 @@ class Column:
     children: list[Column] = field(default_factory=list)
     note_html: str = ""
     col_id: str = ""
+    link: str = ""  # the column's URL path when it is not <base>index.html
 
     @property
     def href(self) -> str:
-        return self.base + "index.html"
+        return self.link or self.base + "index.html"
 
     @property
     def crumbs(self) -> list[tuple[str, str]]:
@@ -150,6 +155,8 @@ def printed_date(spec_published: str, meta: str) -> str:
     dt = parse_printed(spec_published)
     if meta == "author":
         return dt.strftime("%Y年%m月%d日")
+    if meta == "date":
+        return dt.strftime("%Y-%m-%d")
     if meta in ("fabu", "hanweb"):
         return dt.strftime("%Y-%m-%d %H:%M")
     return dt.strftime("%Y-%m-%d %H:%M:%S")
@@ -206,6 +213,11 @@ class SiteBuild:
         self.counters: dict[tuple[str, str], tuple[str, int]] = {}
         self.hit_adding: list[str] = []
         self.dataproxy: dict[tuple[str, int], bytes] = {}
+        # Download servlet files (fileId -> (body, file name)) and the ASP site's lists
+        # ((column name, page) -> page), served by handlers.Download and handlers.QueryColumn.
+        self.downloads: dict[str, tuple[bytes, str]] = {}
+        self.asp_pages: dict[tuple[str, int], Resource] = {}
+        self.asp_error = Resource(b"", "text/html")
         self.flaky: set[tuple[str, str]] = set()
         self.gone: list[str] = []
         self.sitemap_urls: list[str] = []
@@ -279,7 +291,7 @@ class SiteBuild:
         headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         if isinstance(text, str):
-            enc = "gbk" if cfg.charset == "gbk" else "utf-8"
+            enc = "gbk" if cfg.charset in ("gbk", "gb2312") else "utf-8"
             body = text.encode(enc)
             if charset == "default":
                 charset = cfg.charset
@@ -315,7 +327,7 @@ class SiteBuild:
             home = "/index.html" if c.host.family == "hanweb" else f"{c.host.prefix}/index.html"
             parents = self.cols[c.parent].crumbs if c.parent else [("首页", home)]
             col = Column(c.host, c.base, c.name, parents, page_size=c.page_size,
-                         note_html=c.note_html, col_id=c.col_id)  # fmt: skip
+                         note_html=c.note_html, col_id=c.col_id, link=c.link)  # fmt: skip
             self.cols[c.key] = col
             self.columns.append(col)
             if c.parent:
@@ -324,6 +336,8 @@ class SiteBuild:
     # --- articles -------------------------------------------------------------------------
 
     def _report_col(self, p: Placement, spec: ReportSpec) -> Column:
+        if p.column:
+            return self.cols[p.column]
         key = f"w:nb{spec.year}" if p.host == WWW.host else NB_COLUMN[p.host]
         return self.cols[key]
 
@@ -345,6 +359,10 @@ class SiteBuild:
             return path, path.rsplit("_", 1)[1].split(".")[0]
         if family == "trs":
             return self.trs_path(col.base, seed, dt.date())
+        if family == "asp":
+            n = 20 + (dt.date() - date(2015, 1, 1)).days % 9000 * 7 + _crc(seed) % 7
+            ident = self._unique(str(n), lambda s: str(int(s) + 1))
+            return f"/xxgk/show.asp?id={ident}", ident
         return self.hanweb_path(col.col_id, seed, dt.date())
 
     def _emit_article(
@@ -409,6 +427,9 @@ class SiteBuild:
                 else:
                     ident = path.rsplit("_", 1)[1].split(".")[0]
                 self._ids.add(ident)
+            elif p.variant == "servlet":  # the list links the download servlet itself
+                ident = f"{_crc(seed):08x}{_crc(seed + '#id'):08x}"[:12]
+                path = f"/attach/download.do?fileId={ident}"
             else:
                 path, ident = self._article_path(cfg, p.family, col, seed, dt, p.republished)
             url = self.url(cfg, path)
@@ -437,6 +458,9 @@ class SiteBuild:
         dt: datetime,
     ) -> None:
         body = self.bodies[spec.key]
+        if p.variant == "servlet":
+            self._servlet_report(p, spec, body, cfg, path, ident, url)
+            return
         punct = spec.punct()
         date_printed = printed_date(spec.published_in(self.round), p.meta)
         source = spec.source_text
@@ -446,6 +470,7 @@ class SiteBuild:
         tables = body.tables.expected() if body.tables is not None else None
         variant = p.variant
         report_url = url
+        intro: list[str] = []
         if variant == "image":
             layout, tables = "image", None
             imgs = []
@@ -476,6 +501,28 @@ class SiteBuild:
                     f'<p><iframe src="{viewer}" width="100%" height="800"></iframe></p>\n'
                     f'<p>附件：<a href="{viewer}" target="_blank">{e(name)}</a></p>'
                 )
+        elif variant == "attach2":
+            # A short page that says 全文详见附件 and links the report as .docx and .pdf.
+            intro = [
+                f"{spec.agency_obj.name}{spec.year}年政府信息公开工作年度报告已经"
+                f"{spec.agency_obj.short}党组会议审议通过，现予以公布。",
+                "报告全文包括总体情况、主动公开政府信息情况、收到和处理政府信息公开申请情况等"
+                f"七个部分，共{len(body.blocks)}段，全文及统计表详见附件。",
+            ]
+            links = []
+            for kind in ("docx", "pdf"):
+                doc_path, doc_bytes, ctype = self._attachment(
+                    dataclasses.replace(p, variant=kind), spec, body, path, ident
+                )
+                self.put(cfg, doc_path, doc_bytes, ctype, lm=dt.astimezone(UTC))
+                attachments.append(self.url(cfg, doc_path))
+                links.append(
+                    f'<p>附件：<a href="{doc_path}" target="_blank">{e(spec.title)}.{kind}</a></p>'
+                )
+            layout = "docx"
+            body_html = "\n".join(
+                [*(f'<p style="text-indent:2em;">{e(x)}</p>' for x in intro), *links]
+            )
         elif variant == "xlsx":
             assert body.tables is not None
             grids = T.grid_rows(body.tables)
@@ -541,7 +588,7 @@ class SiteBuild:
             self.sitemap_urls.append(url)
 
         boiler = cfg.boilerplate() + tpl.WIDGETS[p.family]
-        prose = "\n".join(body.text_paragraphs())
+        prose = "\n".join(intro or body.text_paragraphs())
         clicks = None
         if style:
             clicks = counter_base(url, self.round) + (1 if style == "B" else 0)
@@ -567,7 +614,7 @@ class SiteBuild:
                 attachments=attachments,
                 boilerplate=[b for b in boiler if b not in prose and b not in title],
                 text="" if variant == "image" else prose,
-                preferred=[] if variant == "image" else list(body.preferred),
+                preferred=intro if intro else [] if variant == "image" else list(body.preferred),
                 arithmetic_ok=(
                     body.tables.arithmetic_ok
                     if body.tables is not None and variant != "image"
@@ -577,6 +624,53 @@ class SiteBuild:
                 if p.family == "trs"
                 else "utf-8",
                 flaky=p.flaky,
+            )
+        )
+
+    def _servlet_report(
+        self,
+        p: Placement,
+        spec: ReportSpec,
+        body: Body,
+        cfg: HostCfg,
+        path: str,
+        ident: str,
+        url: str,
+    ) -> None:
+        """A report published only as a .docx that the list links through a download servlet:
+        no page of its own; title, year and date come from the list."""
+        _doc_path, doc_bytes, _ctype = self._attachment(
+            dataclasses.replace(p, variant="docx"), spec, body, path, ident
+        )
+        self.downloads[ident] = (doc_bytes, f"{spec.title}.docx")
+        date_printed = printed_date(spec.published_in(self.round), p.meta)
+        assert body.tables is not None
+        self.reports.append(
+            ReportPage(
+                key=spec.key,
+                url=url,
+                host=cfg.host,
+                title=spec.title,
+                agency=spec.agency_obj.name,
+                source=None,
+                year=spec.year,
+                published=parse_printed(date_printed).isoformat(),
+                counter=None,
+                counter_id=None,
+                clicks=None,
+                duplicate_group=p.group,
+                tables=body.tables.expected(),
+                layout="docx",
+                template=spec.template,
+                variant="servlet",
+                landing_url=None,
+                attachments=[url],
+                boilerplate=[],
+                text="\n".join(body.text_paragraphs()),
+                preferred=list(body.preferred),
+                arithmetic_ok=body.tables.arithmetic_ok,
+                charset="utf-8",
+                flaky=False,
             )
         )
 
@@ -631,7 +725,9 @@ class SiteBuild:
             tzinfo=CHINA,
         )
         path, ident = self._article_path(cfg, family, col, seed, dt)
-        meta = {"old": "riqi", "new": "fabu", "trs": "author", "hanweb": "hanweb"}[family]
+        meta = {"old": "riqi", "new": "fabu", "trs": "author", "hanweb": "hanweb", "asp": "fabu"}[
+            family
+        ]
         body_html = "\n".join(f'<p style="text-indent:2em;">{e(x)}</p>' for x in paras)
         body_html += extra_html
         html_text, style = tpl.article(
@@ -711,6 +807,14 @@ class SiteBuild:
             (MZJ, "m:nb", "reading-mzj-2022", N.report_reading(REPORTS_BY_KEY["mzj-2022"].title),
              date(2023, 1, 21), "盟民政局", "reading"),
         ]  # fmt: skip
+        # Issue 14's sites: notices about reports next to the reports.
+        rows += [
+            (SLJ, "j:tzgg", "slj-notice-2022",
+             ("兴安盟水利局关于报送2022年度政府信息公开工作年度报告的通知", body),
+             date(2022, 12, 22), "盟水利局", "notice"),
+            (TQX, "t:tzgg", "tqx-notice-2023", N.notice_compile(2023, "突泉县政务公开办公室"),
+             date(2023, 12, 14), "突泉县政务服务局", "notice"),
+        ]  # fmt: skip
         for cfg, col, seed, (title, paras), day, source, kind in rows:
             self._simple_article(cfg, self.cols[col], seed, title, paras, day, source, kind)
             if seed == "quote-meng-2021":
@@ -738,6 +842,8 @@ class SiteBuild:
             (KYZQ, "z:zwdt", 12),
             (WLHT, "l:zwdt", 12),
             (AES, "a:zwdt", 12),
+            (SLJ, "j:gzdt", 12),
+            (TQX, "t:xwdt", 10),
         ]
         for cfg, colkey, n in plan:
             col = self.cols[colkey]
@@ -753,6 +859,22 @@ class SiteBuild:
                     art.source,
                     extra_html=LINKS_IN_NEWS.get((colkey, i), ""),
                 )
+        # Lists of a fixed length whatever the scale: the notices column of slj is 30 pages
+        # (450 items with its two reports and one decoy), walked only by 下一页 links.
+        fixed = [
+            (SLJ, "j:tzgg", 447, date(2021, 9, 1)),
+            (SLJ, "j:qt", 5, date(2020, 1, 1)),
+            (TQX, "t:tzgg", 11, date(2021, 3, 1)),
+            (WWW, "w:jtj-jgzn", 4, date(2021, 1, 1)),
+            (WWW, "w:jtj-qt", 4, date(2021, 1, 1)),
+        ]
+        for cfg, colkey, n, start in fixed:
+            col = self.cols[colkey]
+            orgs = [cfg.site_name] if cfg is not WWW else ["兴安盟交通运输局"]
+            for art in N.news_articles(colkey, n, orgs, start=start):
+                self._simple_article(
+                    cfg, col, art.key, art.title, list(art.paragraphs), art.day, art.source
+                )
 
     # --- lists ----------------------------------------------------------------------------
 
@@ -764,6 +886,9 @@ class SiteBuild:
         lm = max(lm.astimezone(UTC), ASSET_TIME)
         if cfg.family == "hanweb":
             self._render_hanweb_column(col, items, lm)
+            return
+        if cfg.family == "asp":
+            self._render_asp_column(col, items, lm)
             return
         children = "".join(ch.box(3) + "\n" for ch in col.children)
         pages = [items[i : i + col.page_size] for i in range(0, len(items), col.page_size)] or [[]]
@@ -791,6 +916,34 @@ class SiteBuild:
                 ),
                 lm=lm,
             )
+
+    def _render_asp_column(self, col: Column, items: list[Item], lm: datetime) -> None:
+        """An ASP list: `list.asp?lb=<column name>[&page=<n>]`, 上一页/下一页 links; stored under
+        its GBK percent-encoded URL (what browsers send) and served by handlers.QueryColumn."""
+        cfg = col.cfg
+        if not col.link.startswith("/xxgk/list.asp"):  # the directory page, /xxgk/index.asp
+            subs = "".join(
+                f'<li><a href="{e(ch.href)}">{e(ch.name)}</a></li>' for ch in col.children
+            )
+            content = (
+                f'<div class="main"><div class="lm-name">{e(col.name)}</div>\n'
+                f'<ul class="sub">{subs}</ul>\n</div>\n'
+            )
+            title = f"{col.name}-{cfg.site_name}"
+            self.put(cfg, col.link, tpl.page(cfg, title, col.crumbs, content), lm=lm)
+            return
+        pages = [items[i : i + col.page_size] for i in range(0, len(items), col.page_size)] or [[]]
+        for n, chunk in enumerate(pages, 1):
+            pager = tpl.next_links(n, len(pages), lambda k: e(asp_list(col.name, k)))
+            content = (
+                f'<div class="main"><div class="lm-name">{e(col.name)}</div>\n'
+                f"{tpl.list_items([(i.title, i.href, i.day) for i in chunk])}{pager}</div>\n"
+            )
+            query = urlencode({"lb": col.name}, encoding="gbk") + (f"&page={n}" if n > 1 else "")
+            path = f"/xxgk/list.asp?{query}"
+            title = f"{col.name}-{cfg.site_name}"
+            self.put(cfg, path, tpl.page(cfg, title, col.crumbs, content), lm=lm)
+            self.asp_pages[(col.name, n)] = self.res[(cfg.host, path)]
 
     def _render_hanweb_column(self, col: Column, items: list[Item], lm: datetime) -> None:
         cfg = col.cfg
@@ -859,6 +1012,7 @@ class SiteBuild:
             '<li><a href="http://mzj.xam.gov.cn/mzj/index.html" target="_blank">'
             "兴安盟民政局</a></li>"
             '<li><a href="http://nmj.xam.gov.cn/" target="_blank">兴安盟农牧局</a></li>'
+            '<li><a href="http://slj.xam.gov.cn/" target="_blank">兴安盟水利局</a></li>'
             '<li><a href="http://tjj.xam.gov.cn/" target="_blank">兴安盟统计局</a></li>'
             "</ul></div>\n"
             '<div class="box"><h3>旗县市政府网站</h3><ul>'
@@ -866,6 +1020,7 @@ class SiteBuild:
             '<li><a href="http://www.aes.gov.cn/" target="_blank">阿尔山市</a></li>'
             '<li><a href="http://www.kyqq.gov.cn/" target="_blank">科尔沁右翼前旗</a></li>'
             '<li><a href="http://www.kyzq.gov.cn/" target="_blank">科尔沁右翼中旗</a></li>'
+            '<li><a href="http://www.tqx.gov.cn/" target="_blank">突泉县</a></li>'
             "</ul></div>\n"
             '<div class="box"><h3><a href="/xam/hdjl95/index.html">互动交流</a></h3><ul>'
             '<li><a href="/xam/hdjl95/calendar.jsp?month=2026-01">活动日历</a></li>'
@@ -901,6 +1056,8 @@ class SiteBuild:
             (WLHT, ["l:zfxxgk", "l:nb", "l:zwdt"]),
             (AES, ["a:zfxxgk", "a:nb", "a:zwdt"]),
             (KYQQ, ["q:xwdt", "q:tzgg", "q:zwgk"]),
+            (SLJ, ["j:zwgk", "j:tzgg", "j:gzdt"]),
+            (TQX, ["t:xwdt", "t:tzgg"]),
         ):
             content = '<div class="main">\n' + "\n".join(w[t].box(6) for t in tags) + "\n</div>\n"
             self.put(cfg, f"{cfg.prefix}/index.html", tpl.page(cfg, cfg.site_name, [], content))
@@ -916,6 +1073,21 @@ class SiteBuild:
         # wsb, Hanweb and county sites answer "/" with the home page itself.
         for cfg in (WSB, KYZQ, WLHT, AES):
             self.res[(cfg.host, "/")] = self.res[(cfg.host, f"{cfg.prefix}/index.html")]
+        # slj: "/" is a redirect in script, the meta refresh inside <noscript> (issue 14).
+        self.put(
+            SLJ,
+            "/",
+            '<html><head><meta charset="utf-8"><title>兴安盟水利局</title>\n'
+            '<script type="text/javascript">window.location.href="/slj/index.html";</script>\n'
+            '<noscript><meta http-equiv="refresh" content="0;url=/slj/index.html"></noscript>\n'
+            "</head><body></body></html>\n",
+            charset=None,
+        )
+        # tqx (ASP): the home page answers at /, /index.asp and /index.html.
+        self.res[(TQX.host, "/")] = self.res[(TQX.host, "/index.html")]
+        self.res[(TQX.host, "/index.asp")] = self.res[(TQX.host, "/index.html")]
+        error = tpl.page(TQX, f"提示-{TQX.site_name}", [], "<p>参数错误：栏目不存在！</p>\n")
+        self.asp_error = Resource(error.encode("gbk"), "text/html; charset=gb2312", 200, HOME_TIME)
         # nmj: "/" is a meta refresh page.
         self.put(
             NMJ,

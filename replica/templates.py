@@ -7,6 +7,7 @@ Families:
           plain 下一页 links, no counter.
   trs     GBK department site (nmj.xam.gov.cn/xamagri/): TRS-like URLs, counter style B.
   hanweb  大汉 county site (www.kyqq.gov.cn): jpage lists fed by dataproxy.jsp, counter style C.
+  asp     old ASP county site in GB2312 (www.tqx.gov.cn): list.asp?lb=<column name>, no counter.
   spam    a non-government copy site.
 """
 
@@ -255,6 +256,13 @@ def article(
             f'<div class="tools"><a href="{cfg.prefix}/print.jsp?aid={ident}">【打印本页】</a> '
             '<a href="javascript:window.close()">【关闭窗口】</a></div>\n</div>\n'
         )
+    elif family == "asp":
+        content = (
+            f'<div class="article">\n<h1>{heading_html}</h1>\n<div class="info">{info}</div>\n'
+            f'<div id="zoom">\n{body_html}\n</div>\n'
+            '<div class="tools"><a href="javascript:window.print()">【打印】</a> '
+            '<a href="javascript:window.close()">【关闭】</a></div>\n</div>\n'
+        )
     else:  # hanweb
         extra_meta = (
             f'<meta name="SiteName" content="{e(cfg.site_name)}">\n'
@@ -291,6 +299,7 @@ WIDGETS = {
     "new": ["字体大小", "A+", "分享：", "打印"],
     "trs": ["【打印本页】", "【关闭窗口】"],
     "hanweb": ["[打印本页]", "[关闭窗口]"],
+    "asp": ["【打印】", "【关闭】"],
 }
 
 
@@ -381,6 +390,8 @@ def meta_line(
         return f"来源{colon}{src} 发 布 日 期{colon}{date} 点击量{colon}{counter_html}"
     if fmt == "shijian":
         return f"来源{colon}{src} 时间{colon}{date} 点击量{colon}{counter_html}"
+    if fmt == "date":  # a list's date beside a link (documents have no page of their own)
+        return f"{date}"
     if fmt == "fabu":
         return f"来源{colon}{src} 发布时间{colon}{date}"
     if fmt == "author":

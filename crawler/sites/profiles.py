@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,68 @@ class ListEndpoint:
 
 
 @dataclass(frozen=True)
+class Priorities:
+    """Scrapy request priorities (higher is fetched first) of what discovery asks for; the
+    scheduler pops the highest priority first, so these make the crawl best-first."""
+
+    report_item: int = 40  # a link whose title names a report
+    report_column: int = 30  # a column named like a report column (年报)
+    column_item: int = 20  # any item of a report column
+    nav: int = 15  # a menu towards the disclosure section (政务公开, 信息公开)
+    subsite: int = 12  # the home page of a department site in scope
+    list: int = 10  # a list read for report titles (通知公告, 工作动态, 其他)
+    section: int = 5  # an unnamed page below a disclosure menu (a department's directory)
+    sitemap: int = 3  # a sitemap entry (no title to judge it by)
+    other: int = 0  # anything else, in whole-site mode only
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """How much discovery may fetch, and in which order (README "How discovery decides").
+
+    ``host_page_budget``: pages discovery may fetch per host (menus, lists, items, sitemap
+    entries; not robots.txt, requisites, click counters, attachments, or reports recorded
+    before); 0 = no budget. ``column_page_budget``: pages read per column (pagination counts
+    the pages of one column as one hop, so only this bounds a column); 0 = no budget.
+    ``max_nav_depth``: menu hops (政务公开 > 信息公开目录 > 通知公告) from a home page.
+    """
+
+    host_page_budget: int = 2000
+    column_page_budget: int = 300
+    max_nav_depth: int = 4
+    priorities: Priorities = field(default_factory=Priorities)
+
+    @classmethod
+    def from_mapping(cls, data: Any, base: Discovery | None = None) -> Discovery:
+        """Build from a profile's ``[discovery]`` table over ``base``; single keys override
+        (``[discovery.priorities]`` too). Raises ValueError naming the bad key."""
+        base = base or cls()
+        if not isinstance(data, dict):
+            raise ValueError("discovery must be a table")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown discovery keys {sorted(unknown)}")
+        values: dict[str, Any] = {}
+        for key in ("host_page_budget", "column_page_budget", "max_nav_depth"):
+            value = data.get(key, getattr(base, key))
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"discovery.{key} must be a non-negative integer")
+            values[key] = value
+        prios = data.get("priorities", {})
+        if not isinstance(prios, dict):
+            raise ValueError("discovery.priorities must be a table")
+        unknown = set(prios) - {f.name for f in fields(Priorities)}
+        if unknown:
+            raise ValueError(f"unknown discovery.priorities keys {sorted(unknown)}")
+        for key, value in prios.items():
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"discovery.priorities.{key} must be an integer")
+        values["priorities"] = replace(base.priorities, **prios)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class SiteProfile:
     name: str
     source_file: str
@@ -58,6 +120,10 @@ class SiteProfile:
     nav_keywords: tuple[str, ...] = ()
     column_keywords: tuple[str, ...] = ()
     report_link_keywords: tuple[str, ...] = ()
+    # Lists read for report titles besides report columns (通知公告, 工作动态, 其他, 信息公开目录).
+    list_keywords: tuple[str, ...] = ()
+    # Menus never walked for reports (services, interaction, search, login).
+    avoid_keywords: tuple[str, ...] = ()
     subsite_keywords: tuple[str, ...] = ()  # anchor texts of blocks of links to department sites
     next_page_texts: tuple[str, ...] = ()
     script_pagination: tuple[str, ...] = ()  # regexes: groups total, current, stem, ext
@@ -79,6 +145,8 @@ class SiteProfile:
     # Labels of the metadata line (来源, 发布日期, ...): keys of govcrawl.extract.metadata.
     # MetadataLabels; a site profile overrides single keys, the rest keep their defaults.
     metadata: MetadataLabels = field(default_factory=MetadataLabels)
+    # Budgets and priorities of discovery; a site profile overrides single keys.
+    discovery: Discovery = field(default_factory=Discovery)
     counters: tuple[CounterRuleSpec, ...] = ()
     list_endpoints: tuple[ListEndpoint, ...] = ()
     # Politeness per host (crawler/middlewares/politeness.py); DOWNLOAD_DELAY and
@@ -176,6 +244,14 @@ def _validate(data: dict[str, Any], source: str, base: dict[str, Any] | None) ->
         defaults = dict((base or {}).get("metadata", {})) if base else {}
         try:
             merged["metadata"] = MetadataLabels.from_mapping({**defaults, **labels})
+        except ValueError as exc:
+            raise ProfileError(f"{source}: {exc}") from None
+    steering = merged.get("discovery", {})
+    if not isinstance(steering, Discovery):
+        base_steering = (base or {}).get("discovery", {}) if base else {}
+        try:
+            defaults = Discovery.from_mapping(base_steering) if base_steering else None
+            merged["discovery"] = Discovery.from_mapping(steering, defaults)
         except ValueError as exc:
             raise ProfileError(f"{source}: {exc}") from None
     if "name" not in data:

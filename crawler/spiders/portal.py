@@ -1,10 +1,21 @@
 """PortalSpider: one generic spider for government portals, steered by site profiles.
 
-Walk: seeds -> navigation menus (政务公开 / 信息公开) -> report columns (年报) and their
-sub-columns -> list pages (links, script page counts, XML/JSON list endpoints, sitemaps) ->
-article pages -> click counter, attachments and page requisites. Every fetched response is
-archived by the WARC stage before it reaches this spider; the spider only decides what to fetch
-and yields a ReportItem per annual report.
+Discovery is best-first (README "How discovery decides what to fetch"): every link a page shows
+is judged by its anchor text (or title) and whether it is a list item (a title with a date),
+and asked for with a Scrapy priority from the profile's ``[discovery.priorities]``; Scrapy's
+scheduler pops the highest priority first. Menus towards 政务公开 / 信息公开, report columns
+(年报) and lists worth reading (通知公告, 工作动态, 其他, department directories) are walked; a
+list's items are fetched when their titles look like reports (all items of a report column;
+everything in whole-site mode). The pages of one column are one hop (``hop = "page"``, see
+crawler/middlewares/hops.py), so a column is read to its end or to ``column_page_budget``, and a
+per-host ``host_page_budget`` (crawler/middlewares/budget.py) bounds what a portal costs.
+
+Links are built as a browser builds them (govcrawl.extract.links: the query in the page's own
+encoding); what a response is comes from the response (govcrawl.extract.filetype: signature,
+Content-Disposition, Content-Type), so a report linked as a plain title to a download servlet is
+recorded; redirect stubs in script (or a ``<noscript>`` meta refresh) are followed and recorded as
+redirects. Every fetched response is archived by the WARC stage before it reaches this spider;
+the spider only decides what to fetch and yields a ReportItem per annual report.
 """
 
 from __future__ import annotations
@@ -18,8 +29,7 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.http import Response, TextResponse
-from scrapy.linkextractors import LinkExtractor
+from scrapy.http import Response
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.items import ReportItem
@@ -29,7 +39,11 @@ from crawler.sites.scope import Scope
 from govcrawl.archive.reports import read_reports
 from govcrawl.extract import attachments as attachment_parsing
 from govcrawl.extract import dom
-from govcrawl.extract.classify import classify_page, looks_like_report_link
+from govcrawl.extract.classify import (
+    classify_page,
+    looks_like_report_title,
+    report_year_from_title,
+)
 from govcrawl.extract.counters import (
     CounterRule,
     choose_counter_request,
@@ -37,17 +51,30 @@ from govcrawl.extract.counters import (
     printed_clicks,
 )
 from govcrawl.extract.decode import decode_body
+from govcrawl.extract.filetype import ResponseType, response_type
+from govcrawl.extract.links import PageLink, build_url, page_links, script_redirect, url_encoding
 from govcrawl.extract.metadata import parse_metadata
-from govcrawl.run import LEAF, LIST, NOT_FOUND, CrawlRun
+from govcrawl.run import LEAF, NOT_FOUND, CrawlRun
+from govcrawl.run import LIST as LIST_PAGE
 
 logger = logging.getLogger(__name__)
 
 # Page roles: how the spider reached a page decides which of its links it follows.
-HOME, NAV, COLUMN, ITEM = "home", "nav", "column", "item"
-MAX_NAV_DEPTH = 3
+# HOME a site's front page; NAV a menu towards the disclosure section (or a directory in it);
+# COLUMN a report column (年报: every item is fetched); LIST a list read for report titles
+# (通知公告, 工作动态, 其他); ITEM a list item (an article, or a report).
+HOME, NAV, COLUMN, LIST, ITEM = "home", "nav", "column", "list", "item"
+# Hop types (Heritrix's, in Scrapy's depth meta): a next page of the same column is no hop; a
+# script redirect is a redirect (R), like an HTTP one; anything else is a link (L).
+PAGE_HOP, REDIRECT_HOP = "page", "R"
 
 _CSS_URL = re.compile(r"""url\(\s*([^)]+?)\s*\)|@import\s+["']([^"']+)["']""")
-_LINKS = LinkExtractor(tags=("a", "area"), attrs=("href",), deny_extensions=(), unique=True)
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
+_REQUISITES = (
+    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' stylesheet ')]/@href"
+    " | //script/@src | //img/@src"
+    " | //link[contains(concat(' ', normalize-space(@rel), ' '), ' icon ')]/@href"
+)
 
 
 class PortalSpider(scrapy.Spider):
@@ -79,7 +106,7 @@ class PortalSpider(scrapy.Spider):
         self.allowed_domains = sorted(self.scope.domains)
         self._robots_requested: set[str] = set()
         # Whole-site mode (benchmarks, broad archiving): every in-scope link, not only the way
-        # to the report columns. Set by from_crawler from GOVCRAWL_FOLLOW_ALL.
+        # to the reports. Set by from_crawler from GOVCRAWL_FOLLOW_ALL.
         self.follow_all = False
         self.run: CrawlRun | None = None
 
@@ -94,6 +121,10 @@ class PortalSpider(scrapy.Spider):
             self.run = crawl_run(self.crawler)
         return self.run
 
+    def _stat(self, key: str, n: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key, n)
+
     # -- start ------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -104,7 +135,8 @@ class PortalSpider(scrapy.Spider):
 
     def _known_reports(self) -> Iterator[scrapy.Request]:
         """Reports earlier crawls recorded (within these seeds' scope) are checked every run,
-        even when no list links them any more: that is how a withdrawn report is found gone."""
+        even when no list links them any more: that is how a withdrawn report is found gone.
+        They are outside the discovery budget: they are known already."""
         run = self._crawl_run()
         for record in read_reports(run.layout.reports_jsonl).values():
             if record.get("status") == "gone":
@@ -112,41 +144,61 @@ class PortalSpider(scrapy.Spider):
             page = record.get("landing_url") or record["url"]
             if not self.scope.in_scope(page):
                 continue
-            profile = self.profiles.for_host(urlsplit(page).hostname or "")
-            if page == record["url"] and _has_extension(
-                urlsplit(page).path, profile.attachment_extensions
-            ):
-                yield self._attachment_report_request(page, record.get("title") or "")
-            else:
-                yield self._page_request(page, ITEM, priority=20)
+            yield self._page_request(
+                page,
+                ITEM,
+                priority=20,
+                title=record.get("title") or "",
+                report_link=True,
+                budget=False,
+            )
 
-    # -- pages ------------------------------------------------------------------------------
+    # -- responses ----------------------------------------------------------------------------
 
     async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
         async for request in self._sitemaps_once(response.url):
             yield request
-        for result in self._parse_page(response):
+        for result in self._parse_response(response):
             yield result
+
+    def _parse_response(self, response: Response) -> Iterator[Any]:
+        """A page, or a document when the response says it is one (signature,
+        Content-Disposition, Content-Type), whatever the URL looked like."""
+        rtype = response_type(
+            response.url,
+            _header(response, b"Content-Type"),
+            _header(response, b"Content-Disposition"),
+            response.body,
+        )
+        if rtype.is_document:
+            if response.meta.get("report_link"):
+                yield from self._document_report(response, rtype)
+            return
+        if not rtype.is_page:
+            return
+        yield from self._parse_page(response)
 
     def _parse_page(self, response: Response) -> Iterator[Any]:
         role = response.meta.get("role", HOME)
-        html = self._html(response)
-        if html is None:
-            return
-        page = response.replace(body=html.encode("utf-8"), encoding="utf-8")
-        assert isinstance(page, TextResponse)
+        html, encoding = decode_body(response.body, _header(response, b"Content-Type"))
+        encoding = url_encoding(encoding)
         profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
 
+        stub = script_redirect(html, response.url, encoding)
+        if stub is not None:
+            yield from self._follow_script_redirect(response, *stub, profile)
+            return
         meta = parse_metadata(html, response.url, profile.metadata)
         if _says_not_found(meta.title, html, profile):
             # A soft 404: never content, and proof that a report once here is gone.
             self._mark(response, NOT_FOUND)
-            self.crawler.stats.inc_value("govcrawl/pages/not_found")
+            self._stat("govcrawl/pages/not_found")
             return
+        links = page_links(html, response.url, encoding)
         verdict = classify_page(html, response.url, meta)
         if verdict.is_report:
             # Marked as a report by the recording stage once its record is safely written.
-            self.crawler.stats.inc_value("govcrawl/reports/seen")
+            self._stat("govcrawl/reports/seen")
             item = ReportItem(
                 url=response.url,
                 html=html,
@@ -157,148 +209,297 @@ class PortalSpider(scrapy.Spider):
                 published=meta.published,
                 capture=response.meta.get("capture"),
             )
-            item.extra["outlinks"] = [link.url for link in _LINKS.extract_links(page)]
+            item.extra["outlinks"] = [link.url for link in links]
             # A report reached through redirects: its old URLs moved here (not gone).
             item.extra["redirected_from"] = list(response.meta.get("redirect_urls", ()))
-            yield from self._requisites(page, profile)
-            yield from self._report_chain(item, html, page, profile)
+            yield from self._requisites(html, response.url, encoding, profile)
+            yield from self._report_chain(item, html, response.url, encoding, profile)
             return
         yield from self._follow(
-            page, role, profile, response.meta.get("nav_depth", 0), dated=meta.published is not None
+            response, html, encoding, links, role, profile, dated=meta.published is not None
         )
 
-    def _html(self, response: Response) -> str | None:
-        """Decoded HTML of a response, or None for bodies that are not HTML."""
-        body, ctype = response.body, _content_type(response)
-        if ctype and not any(t in ctype.lower() for t in ("html", "xml", "text/plain")):
-            return None
-        text, _encoding = decode_body(body, ctype)
-        return text
+    def _follow_script_redirect(
+        self, response: Response, url: str, how: str, profile: SiteProfile
+    ) -> Iterator[scrapy.Request]:
+        """Follow a redirect stub like an HTTP redirect: same role and meta, the stub in
+        ``redirect_urls`` and the way in ``redirect_reasons`` (Scrapy's meta keys)."""
+        target = self.scope.clean(url, profile)
+        self._stat("govcrawl/redirects/script")
+        logger.info("%s redirects by %s to %s", response.url, how, url)
+        if target is None:
+            return
+        meta = dict(response.meta)
+        for key in ("capture", "depth", "download_slot", "download_latency", "download_timeout"):
+            meta.pop(key, None)
+        meta["redirect_urls"] = [*response.meta.get("redirect_urls", ()), response.url]
+        meta["redirect_reasons"] = [*response.meta.get("redirect_reasons", ()), how]
+        meta["hop"] = REDIRECT_HOP
+        yield (
+            response.request.replace(url=target, meta=meta)
+            if response.request
+            else (scrapy.Request(target, callback=self.parse, meta=meta))
+        )
+
+    # -- following links --------------------------------------------------------------------
 
     def _follow(
         self,
-        page: TextResponse,
+        response: Response,
+        html: str,
+        encoding: str,
+        links: list[PageLink],
         role: str,
         profile: SiteProfile,
-        nav_depth: int,
         dated: bool = False,
     ) -> Iterator[Any]:
-        here = urlsplit(page.url)
-        is_list = role in (COLUMN, ITEM) and self._looks_like_list(page, profile, dated, role)
-        if role in (COLUMN, ITEM):
-            self._mark(page, LIST if is_list else LEAF)
+        meta = response.meta
+        here = urlsplit(response.url)
+        kind = role
+        if role == ITEM:  # an item that is a list: a report column if named or found like one
+            kind = COLUMN if meta.get("in_column") or meta.get("report_link") else LIST
+        is_list = role in (COLUMN, LIST, ITEM) and self._looks_like_list(
+            html, links, profile, dated, role
+        )
+        if role in (COLUMN, LIST, ITEM):
+            self._mark(response, LIST_PAGE if is_list else LEAF)
         if role == ITEM and not is_list and not self.follow_all:
             return  # an ordinary article: nothing below it is worth walking
         if is_list:
-            yield from self._pagination(page, profile)
-        for link in _LINKS.extract_links(page):
+            yield from self._pagination(response, html, encoding, links, kind, profile)
+        prio = profile.discovery.priorities
+        nav_depth = meta.get("nav_depth", 0)
+        menu_ok = nav_depth < profile.discovery.max_nav_depth
+        for link in links:
             url = self.scope.clean(link.url, profile)
-            if url is None:
+            if url is None or link.text.lower() in profile.next_page_texts:
                 continue
-            text = " ".join(link.text.split())
+            text = link.text
             target = urlsplit(url)
+            reportish = looks_like_report_title(text, url, profile.report_link_keywords)
             if _has_extension(target.path, profile.attachment_extensions):
-                if looks_like_report_link(text, url):
-                    yield self._attachment_report_request(url, text)
+                if reportish:
+                    yield self._page_request(
+                        url, ITEM, prio.report_item, title=text, report_link=True
+                    )
                 continue
-            if _contains(text, profile.column_keywords):
-                yield self._page_request(url, COLUMN, priority=30)
-            elif looks_like_report_link(text, url) or _contains(text, profile.report_link_keywords):
-                yield self._page_request(url, ITEM, priority=20)
-            elif is_list and (
-                _matches(url, profile.article_url_patterns) or _below(target.path, here.path)
-            ):
-                yield self._page_request(url, ITEM, priority=10)
+            if link.item or _matches(url, profile.article_url_patterns):
+                if reportish:
+                    yield self._page_request(
+                        url,
+                        ITEM,
+                        prio.report_item,
+                        title=text,
+                        report_link=True,
+                        in_column=kind == COLUMN,
+                    )
+                elif kind == COLUMN:
+                    yield self._page_request(
+                        url, ITEM, prio.column_item, title=text, in_column=True
+                    )
+                elif self.follow_all:
+                    yield self._page_request(url, ITEM, prio.other, title=text)
+                else:
+                    self._stat("govcrawl/discovery/items_skipped")
+                continue
+            if _contains(text, profile.column_keywords) and report_year_from_title(text) is None:
+                # a menu entry named like a report column (政府信息公开年报), not a report
+                yield self._page_request(url, COLUMN, prio.report_column, nav_depth=nav_depth + 1)
+            elif reportish:
+                yield self._page_request(url, ITEM, prio.report_item, title=text, report_link=True)
+            elif _contains(text, profile.column_keywords):
+                yield self._page_request(url, COLUMN, prio.report_column, nav_depth=nav_depth + 1)
+            elif _contains(text, profile.avoid_keywords):
+                if self.follow_all:
+                    yield self._page_request(url, ITEM, prio.other)
             elif (
-                role in (HOME, NAV)
+                kind in (HOME, NAV)
+                and menu_ok
                 and _contains(text, (*profile.nav_keywords, *profile.subsite_keywords))
-                and nav_depth < MAX_NAV_DEPTH
             ):
-                yield self._page_request(url, NAV, priority=5, nav_depth=nav_depth + 1)
+                yield self._page_request(url, NAV, prio.nav, nav_depth=nav_depth + 1)
+            elif menu_ok and _contains(text, profile.list_keywords):
+                yield self._page_request(url, LIST, prio.list, nav_depth=nav_depth + 1)
+            elif kind == COLUMN and _below(target.path, here.path) and target.netloc == here.netloc:
+                # a sub-column of a report column (year columns: 2025年度, 2024年度, ...)
+                yield self._page_request(url, COLUMN, prio.report_column, nav_depth=nav_depth)
             elif (
-                role in (HOME, NAV)
+                kind == NAV
+                and menu_ok
+                and target.netloc == here.netloc
+                and _below(target.path, here.path)
+            ):
+                # a page below a disclosure menu: a department's directory, an unnamed column
+                yield self._page_request(url, NAV, prio.section, nav_depth=nav_depth + 1)
+            elif (
+                kind in (HOME, NAV)
                 and target.hostname != here.hostname
                 and _looks_like_home(target.path)
             ):
-                yield self._page_request(url, HOME, priority=8)  # a department sub-site in scope
+                yield self._page_request(url, HOME, prio.subsite)  # a department site in scope
             elif self.follow_all:
-                yield self._page_request(url, ITEM, priority=0)
+                yield self._page_request(url, ITEM, prio.other)
 
     def _looks_like_list(
-        self, page: TextResponse, profile: SiteProfile, dated: bool, role: str
+        self, html: str, links: list[PageLink], profile: SiteProfile, dated: bool, role: str
     ) -> bool:
         """Whether a page is a list (read every run) rather than an article.
 
         A list when it paginates or loads its items from a list endpoint. Otherwise an article
         when it carries a publication date of its own (whatever links it shows, and even when
-        its title made it look like a column). Otherwise a list when it was reached as a column,
-        whatever its item count (a two-item 年报 column included), or when it links three or
-        more articles."""
-        html = page.text
+        its title made it look like a column). Otherwise a list when it was reached as a column
+        or list, whatever its item count (a two-item 年报 column included), or when it links
+        three or more articles."""
         if any(re.search(p, html) for p in profile.script_pagination):
             return True
         if any(re.search(e.detect, html) for e in profile.list_endpoints):
             return True
-        links = _LINKS.extract_links(page)
-        if any(" ".join(link.text.split()).lower() in profile.next_page_texts for link in links):
+        if any(link.text.lower() in profile.next_page_texts for link in links):
             return True
         if dated:
             return False
-        if role == COLUMN:
+        if role in (COLUMN, LIST):
             return True
-        return sum(1 for link in links if _matches(link.url, profile.article_url_patterns)) >= 3
+        return (
+            sum(
+                1 for link in links if link.item or _matches(link.url, profile.article_url_patterns)
+            )
+            >= 3
+        )
 
-    def _pagination(self, page: TextResponse, profile: SiteProfile) -> Iterator[scrapy.Request]:
-        html = page.text
+    def _pagination(
+        self,
+        response: Response,
+        html: str,
+        encoding: str,
+        links: list[PageLink],
+        kind: str,
+        profile: SiteProfile,
+    ) -> Iterator[scrapy.Request]:
+        """The other pages of a column: one hop with the page that links them, bounded by the
+        profile's column_page_budget alone."""
+        page_no = response.meta.get("page_no", 1)
+        budget = profile.discovery.column_page_budget or 10**9
+        prio = response.request.priority if response.request else 0
+        in_column = kind == COLUMN or response.meta.get("in_column", False)
+        role = COLUMN if kind == COLUMN else LIST
+
+        def page(url: str, n: int) -> scrapy.Request:
+            return self._page_request(
+                url,
+                role,
+                prio,
+                nav_depth=response.meta.get("nav_depth", 0),
+                page_no=n,
+                hop=PAGE_HOP,
+                in_column=in_column,
+            )
+
         for pattern in profile.script_pagination:
             for m in re.finditer(pattern, html):
                 total, stem, ext = int(m["total"]), m["stem"], m["ext"]
-                for n in range(1, min(total, 500)):
-                    yield self._page_request(
-                        urljoin(page.url, f"{stem}_{n}.{ext}"), COLUMN, priority=25
-                    )
+                if int(m["current"]) != 0:
+                    continue  # the first page names them all
+                for n in range(1, total):
+                    if n + 1 > budget:
+                        self._cut_column(response.url, total - n)
+                        break
+                    url = build_url(f"{stem}_{n}.{ext}", response.url)
+                    if url:
+                        yield page(url, n + 1)
         for endpoint in profile.list_endpoints:
             found = re.search(endpoint.detect, html)
             if found:
                 params = {k: v for k, v in found.groupdict().items() if v is not None}
-                url = urljoin(page.url, endpoint.url_template.format(page=1, **params))
-                yield scrapy.Request(
-                    url,
-                    callback=self.parse_list_endpoint,
-                    cb_kwargs={"template": endpoint.url_template, "params": params, "first": True},
-                    meta={"role": COLUMN, "trap_exempt": True},
-                    priority=25,
+                url = build_url(
+                    endpoint.url_template.format(page=1, **params), response.url, encoding
                 )
-        for link in _LINKS.extract_links(page):
-            if " ".join(link.text.split()).lower() in profile.next_page_texts:
+                if url:
+                    yield self._endpoint_request(url, endpoint.url_template, params, True, kind)
+        if page_no >= budget:
+            if any(link.text.lower() in profile.next_page_texts for link in links):
+                self._cut_column(response.url, 1)
+            return
+        for link in links:
+            if link.text.lower() in profile.next_page_texts:
                 next_url = self.scope.clean(link.url, profile)
-                if next_url:
-                    yield self._page_request(next_url, COLUMN, priority=25)
+                if next_url and next_url != response.url:
+                    yield page(next_url, page_no + 1)
+
+    def _cut_column(self, url: str, pages: int) -> None:
+        self._stat("govcrawl/budget/column_pages_cut", pages)
+        logger.info("column budget: %d more page(s) of %s not read", pages, url)
+
+    def _endpoint_request(
+        self, url: str, template: str, params: dict[str, str], first: bool, kind: str
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_list_endpoint,
+            cb_kwargs={"template": template, "params": params, "first": first},
+            meta={"role": kind, "trap_exempt": True, "hop": PAGE_HOP, "budget": True},
+            priority=25,
+        )
 
     def parse_list_endpoint(
         self, response: Response, template: str, params: dict[str, str], first: bool
     ) -> Iterator[Any]:
+        """A script-driven list's items (XML/JSON): titles and dates from the records' HTML
+        where they carry it, else the profile's link pattern."""
         profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
         endpoint = next((e for e in profile.list_endpoints if e.url_template == template), None)
         if endpoint is None:
             return
-        text, _ = decode_body(response.body, _content_type(response))
+        kind = response.meta.get("role", LIST)
+        text, encoding = decode_body(response.body, _header(response, b"Content-Type"))
+        encoding = url_encoding(encoding)
         endpoint_path = urlsplit(response.url).path
-        for href in re.findall(endpoint.link_pattern, text):
-            url = self.scope.clean(urljoin(response.url, href), profile)
-            if url and urlsplit(url).path != endpoint_path:  # not the endpoint's own "next" link
-                yield self._page_request(url, ITEM, priority=10)
+        prio = profile.discovery.priorities
+        records = "\n".join(_CDATA.findall(text))
+        links = [
+            link
+            for link in page_links(f"<html><body>{records}</body></html>", response.url, encoding)
+            if urlsplit(link.url).path != endpoint_path  # not the endpoint's own "next" link
+        ]
+        if not links:
+            links = [
+                PageLink(url, "")
+                for href in re.findall(endpoint.link_pattern, text)
+                if (url := build_url(href, response.url, encoding))
+                and urlsplit(url).path != endpoint_path
+            ]
+        for link in links:
+            url = self.scope.clean(link.url, profile)
+            if url is None:
+                continue
+            if looks_like_report_title(link.text, url, profile.report_link_keywords):
+                yield self._page_request(
+                    url,
+                    ITEM,
+                    prio.report_item,
+                    title=link.text,
+                    report_link=True,
+                    in_column=kind == COLUMN,
+                )
+            elif kind == COLUMN:
+                yield self._page_request(
+                    url, ITEM, prio.column_item, title=link.text, in_column=True
+                )
+            elif self.follow_all:
+                yield self._page_request(url, ITEM, prio.other, title=link.text)
+            else:
+                self._stat("govcrawl/discovery/items_skipped")
         if first:
             m = re.search(endpoint.total_pages, text)
             total = min(int(m.group(1)), endpoint.max_pages) if m else 1
+            budget = profile.discovery.column_page_budget or 10**9
             for n in range(2, total + 1):
-                yield scrapy.Request(
-                    urljoin(response.url, template.format(page=n, **params)),
-                    callback=self.parse_list_endpoint,
-                    cb_kwargs={"template": template, "params": params, "first": False},
-                    meta={"role": COLUMN, "trap_exempt": True},
-                    priority=25,
-                )
+                if n > budget:
+                    self._cut_column(response.url, total - n + 1)
+                    break
+                url = build_url(template.format(page=n, **params), response.url, encoding)
+                if url:
+                    yield self._endpoint_request(url, template, params, False, kind)
 
     # -- robots.txt and sitemaps ------------------------------------------------------------
 
@@ -347,35 +548,40 @@ class PortalSpider(scrapy.Spider):
         except Exception:  # lxml raises several types on garbage
             logger.warning("unreadable sitemap %s", response.url)
             return
+        prio = profile.discovery.priorities
         for n, entry in enumerate(sitemap):
             if n >= profile.sitemap_max_urls:
-                self.crawler.stats.inc_value("govcrawl/sitemap/truncated")
+                self._stat("govcrawl/sitemap/truncated")
                 break
             loc = entry.get("loc")
-            url = loc and self.scope.clean(loc, profile)
+            url = loc and build_url(loc, response.url)
+            url = url and self.scope.clean(url, profile)
             if not url:
                 continue
             if sitemap.type == "sitemapindex":
                 yield scrapy.Request(url, callback=self.parse_sitemap, meta={"trap_exempt": True})
+            elif _has_extension(urlsplit(url).path, profile.attachment_extensions):
+                continue  # no title to judge a document by
             else:
-                yield self._page_request(url, ITEM, priority=10)
+                # No title to judge an entry by: the lowest priority, under the host budget.
+                yield self._page_request(url, ITEM, prio.sitemap)
 
     # -- report pages -----------------------------------------------------------------------
 
     def _report_chain(
-        self, item: ReportItem, html: str, page: TextResponse, profile: SiteProfile
+        self, item: ReportItem, html: str, url: str, encoding: str, profile: SiteProfile
     ) -> Iterator[Any]:
         steps: list[tuple[str, str]] = []
         rules = [CounterRule(c.url_template, c.id_pattern, c.read_only) for c in profile.counters]
-        counter = choose_counter_request(html, page.url, rules)
+        counter = choose_counter_request(html, url, rules)
         if counter is not None:
             item.counter_url = counter.url
             steps.append(("counter", counter.url))
         else:
             item.clicks = printed_clicks(html, profile.printed_counter_labels)
-        for url in attachment_parsing.find_attachment_links(html, page.url):
-            if self.scope.in_scope(url):
-                steps.append(("attachment", url))
+        for att in attachment_parsing.find_attachment_links(html, url, encoding):
+            if self.scope.in_scope(att):
+                steps.append(("attachment", att))
         yield from self._next_step(item, steps)
 
     def _next_step(self, item: ReportItem, steps: list[tuple[str, str]]) -> Iterator[Any]:
@@ -398,25 +604,17 @@ class PortalSpider(scrapy.Spider):
     def parse_counter(
         self, response: Response, item: ReportItem, steps: list[tuple[str, str]]
     ) -> Iterator[Any]:
-        ctype = _content_type(response)
+        ctype = _header(response, b"Content-Type")
         text, _ = decode_body(response.body, ctype)
         item.clicks = parse_counter_response(text, ctype)
         if item.clicks is None:
-            self.crawler.stats.inc_value("govcrawl/counters/unreadable")
+            self._stat("govcrawl/counters/unreadable")
         yield from self._next_step(item, steps)
 
     def parse_attachment(
         self, response: Response, item: ReportItem, steps: list[tuple[str, str]]
     ) -> Iterator[Any]:
-        body, ctype = response.body, _content_type(response)
-        item.attachments.append(
-            {
-                "url": response.url,
-                "content_type": ctype,
-                "body": body,
-                "capture": response.meta.get("capture"),
-            }
-        )
+        item.attachments.append(_attachment(response, _response_type(response)))
         yield from self._next_step(item, steps)
 
     def step_failed(self, failure: Any) -> Iterator[Any]:
@@ -424,72 +622,71 @@ class PortalSpider(scrapy.Spider):
         logger.warning(
             "%s step failed for %s: %s", request.meta.get("step"), request.url, failure.value
         )
-        self.crawler.stats.inc_value(f"govcrawl/{request.meta.get('step', 'step')}/failed")
+        self._stat(f"govcrawl/{request.meta.get('step', 'step')}/failed")
         yield from self._next_step(request.cb_kwargs["item"], request.cb_kwargs["steps"])
 
-    def _attachment_report_request(self, url: str, title: str) -> scrapy.Request:
-        return scrapy.Request(
-            url,
-            callback=self.parse_attachment_report,
-            cb_kwargs={"title": title},
-            meta={"role": ITEM},
-            priority=20,
-        )
-
-    def parse_attachment_report(self, response: Response, title: str) -> Iterator[Any]:
-        """A report published only as an attachment linked straight from a list."""
-        item = ReportItem(
-            url=response.url, html="", title=title, capture=response.meta.get("capture")
-        )
+    def _document_report(self, response: Response, rtype: ResponseType) -> Iterator[Any]:
+        """A report published only as a document and linked straight from a list (by its URL's
+        extension, or as a plain title to a download servlet): title and year from the link."""
+        title = response.meta.get("title") or ""
+        if not title and rtype.filename:
+            title = rtype.filename.rsplit(".", 1)[0]
         verdict = classify_page(
-            f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>",
+            f"<html><head><title>{_escape(title)}</title></head>"
+            f"<body><h1>{_escape(title)}</h1></body></html>",
             response.url,
             None,
         )
-        item.year, item.agency = verdict.year, verdict.agency
-        body, ctype = response.body, _content_type(response)
-        item.attachments.append(
-            {
-                "url": response.url,
-                "content_type": ctype,
-                "body": body,
-                "capture": response.meta.get("capture"),
-            }
+        if not verdict.is_report:
+            self._stat("govcrawl/documents/not_reports")
+            return
+        self._stat("govcrawl/reports/seen")
+        item = ReportItem(
+            url=response.url,
+            html="",
+            title=title,
+            year=verdict.year,
+            agency=verdict.agency,
+            capture=response.meta.get("capture"),
         )
+        item.extra["redirected_from"] = list(response.meta.get("redirect_urls", ()))
+        item.attachments.append(_attachment(response, rtype))
         yield item
 
     # -- requisites -------------------------------------------------------------------------
 
-    def _requisites(self, page: TextResponse, profile: SiteProfile) -> Iterator[scrapy.Request]:
+    def _requisites(
+        self, html: str, url: str, encoding: str, profile: SiteProfile
+    ) -> Iterator[scrapy.Request]:
         """Stylesheets, scripts and images, so a replayed report looks like the live page."""
         if not profile.fetch_requisites:
             return
-        for src in page.css(
-            'link[rel~="stylesheet"]::attr(href), script::attr(src), img::attr(src), '
-            'link[rel~="icon"]::attr(href)'
-        ).getall():
-            url = urljoin(page.url, src.strip())
+        try:
+            sources = dom.parse_cached(html).xpath(_REQUISITES)
+        except ValueError:
+            return
+        for src in dict.fromkeys(str(s) for s in sources):
+            target = build_url(src, url, encoding)
             if (
-                urlsplit(url).scheme in ("http", "https")
-                and self.scope.in_scope(url)
-                and not _matches(url, profile.requisite_skip_patterns)
+                target
+                and self.scope.in_scope(target)
+                and not _matches(target, profile.requisite_skip_patterns)
             ):
                 yield scrapy.Request(
-                    url, callback=self.parse_requisite, meta={"requisite": True}, priority=-10
+                    target, callback=self.parse_requisite, meta={"requisite": True}, priority=-10
                 )
 
     def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
         """Archived by the WARC stage; stylesheets bring their own images, fonts and imports."""
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("govcrawl/requisites")
-        body, ctype = response.body, (_content_type(response) or "").lower()
+        self._stat("govcrawl/requisites")
+        ctype = (_header(response, b"Content-Type") or "").lower()
         if "css" not in ctype:
             return
-        css, _ = decode_body(body, ctype)
+        css, encoding = decode_body(response.body, ctype)
         for match in _CSS_URL.finditer(css):
             ref = match.group(1) or match.group(2)
-            url = urljoin(response.url, ref.strip().strip("'\""))
-            if urlsplit(url).scheme in ("http", "https") and self.scope.in_scope(url):
+            url = build_url(ref.strip().strip("'\""), response.url, url_encoding(encoding))
+            if url and self.scope.in_scope(url):
                 yield scrapy.Request(
                     url, callback=self.parse_requisite, meta={"requisite": True}, priority=-10
                 )
@@ -505,16 +702,67 @@ class PortalSpider(scrapy.Spider):
     # -- request helpers ------------------------------------------------------------------
 
     def _page_request(
-        self, url: str, role: str, priority: int = 0, nav_depth: int = 0
+        self,
+        url: str,
+        role: str,
+        priority: int = 0,
+        nav_depth: int = 0,
+        *,
+        title: str = "",
+        report_link: bool = False,
+        in_column: bool = False,
+        page_no: int = 1,
+        hop: str | None = None,
+        budget: bool = True,
     ) -> scrapy.Request:
-        return scrapy.Request(
-            url, callback=self.parse, meta={"role": role, "nav_depth": nav_depth}, priority=priority
-        )
+        """A request for a page. Per-URL state travels in the request's meta, never in the
+        spider: ``role``, ``nav_depth`` (menu hops), ``title`` (the link's title, for a
+        document), ``report_link`` (the title looked like a report), ``in_column`` (found in a
+        report column), ``page_no`` (page of its column), ``hop`` (crawler/middlewares/hops.py)
+        and ``budget`` (counts against the host's page budget, crawler/middlewares/budget.py)."""
+        meta: dict[str, Any] = {"role": role, "nav_depth": nav_depth, "budget": budget}
+        if title:
+            meta["title"] = title
+        if report_link:
+            meta["report_link"] = True
+        if in_column:
+            meta["in_column"] = True
+        if page_no > 1:
+            meta["page_no"] = page_no
+        if hop:
+            meta["hop"] = hop
+        return scrapy.Request(url, callback=self.parse, meta=meta, priority=priority)
 
 
-def _content_type(response: Response) -> str | None:
-    value = response.headers.get(b"Content-Type")
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+def _response_type(response: Response) -> ResponseType:
+    return response_type(
+        response.url,
+        _header(response, b"Content-Type"),
+        _header(response, b"Content-Disposition"),
+        response.body,
+    )
+
+
+def _attachment(response: Response, rtype: ResponseType) -> dict[str, Any]:
+    """An attachment as the extraction stage reads it; ``filename`` and ``kind`` from the
+    response (govcrawl.extract.filetype), so a servlet's .docx is read as a .docx."""
+    return {
+        "url": response.url,
+        "content_type": _header(response, b"Content-Type"),
+        "filename": rtype.filename,
+        "kind": rtype.kind,
+        "body": response.body,
+        "capture": response.meta.get("capture"),
+    }
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _says_not_found(title: str | None, html: str, profile: SiteProfile) -> bool:

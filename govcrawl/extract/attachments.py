@@ -77,8 +77,10 @@ def _is_pdfjs_viewer(url: str) -> bool:
     return path.endswith("viewer.html") or "/pdfjs/" in path or "/pdf.js/" in path
 
 
-def _attachment_url(candidate: str, base: str, anchor_text: str = "") -> str | None:
-    """The attachment URL a link value points at, or None."""
+def _attachment_url(
+    candidate: str, base: str, anchor_text: str = "", encoding: str = "utf-8"
+) -> str | None:
+    """The attachment URL a link value points at, or None (query in the page's ``encoding``)."""
     candidate = candidate.strip()
     if not candidate or candidate.startswith(("#", "mailto:", "tel:", "data:")):
         return None
@@ -93,19 +95,25 @@ def _attachment_url(candidate: str, base: str, anchor_text: str = "") -> str | N
     if _is_pdfjs_viewer(url):
         target = next((v for k, v in query if k.lower() == "file" and v.strip()), None)
         if target:  # pdf.js resolves ?file= against the viewer's own URL
-            return _attachment_url(target, url) or _clean(urljoin(url, target.strip()))
+            return _attachment_url(target, url, encoding=encoding) or _clean(
+                urljoin(url, target.strip()), encoding
+            )
     if _has_attachment_ext(parts.path):
-        return _clean(url)
+        return _clean(url, encoding)
     # download scripts: /module/download/downfile.jsp?classid=0&filename=xxx.pdf
     if any(_has_attachment_ext(urlsplit(v).path) for _, v in query if v):
-        return _clean(url)
+        return _clean(url, encoding)
     if anchor_text and _has_attachment_ext(anchor_text):  # <a href="/att/123">年报.pdf</a>
-        return _clean(url)
+        return _clean(url, encoding)
     return None
 
 
-def _clean(url: str) -> str:
-    return safe_url_string(urldefrag(url)[0])
+def _clean(url: str, encoding: str = "utf-8") -> str:
+    # Browsers encode a link's query in the page's encoding (WHATWG URL Standard).
+    try:
+        return safe_url_string(urldefrag(url)[0], encoding=encoding)
+    except (UnicodeEncodeError, LookupError):
+        return safe_url_string(urldefrag(url)[0])
 
 
 def _script_candidates(code: str) -> Iterator[str]:
@@ -114,8 +122,9 @@ def _script_candidates(code: str) -> Iterator[str]:
         yield m.group(2)
 
 
-def find_attachment_links(html: str, base_url: str) -> list[str]:
-    """Absolute, de-duplicated attachment URLs linked from ``html``, in page order."""
+def find_attachment_links(html: str, base_url: str, encoding: str = "utf-8") -> list[str]:
+    """Absolute, de-duplicated attachment URLs linked from ``html``, in page order; queries
+    are percent-encoded in the page's ``encoding``, as browsers do."""
     import lxml.html
     from lxml import etree
 
@@ -146,9 +155,9 @@ def find_attachment_links(html: str, base_url: str) -> list[str]:
         if value.lower().startswith("javascript:"):
             for cand in _script_candidates(value):
                 if _looks_linkish(cand):
-                    add(_attachment_url(cand, base))
+                    add(_attachment_url(cand, base, encoding=encoding))
         else:
-            add(_attachment_url(value, base, anchor_text))
+            add(_attachment_url(value, base, anchor_text, encoding))
 
     for el in root.iter():
         if not isinstance(el.tag, str):
@@ -169,7 +178,9 @@ def find_attachment_links(html: str, base_url: str) -> list[str]:
         onclick = el.get("onclick")
         if onclick:
             for cand in _script_candidates(onclick):
-                add(_attachment_url(cand, base) if _looks_linkish(cand) else None)
+                add(
+                    _attachment_url(cand, base, encoding=encoding) if _looks_linkish(cand) else None
+                )
     return found
 
 

@@ -269,3 +269,13 @@ def classify_page(html: str, url: str, meta: PageMetadata | None = None) -> Clas
 
     logger.debug("%s is a report (%s): year %s from %s, agency %s", url, reason, year, how, agency)
     return Classification(True, year, agency, f"{reason}; year from {how}" if year else reason)
+
+
+def looks_like_report_title(text: str, url: str = "", keywords: tuple[str, ...] = ()) -> bool:
+    """Whether a list item or link is worth fetching as a report: ``looks_like_report_link``,
+    or the anchor holds one of a profile's ``keywords`` (report_link_keywords) and is not a
+    notice, plan, budget or news item about a report (the same exclusions)."""
+    if looks_like_report_link(text, url):
+        return True
+    squeezed = dom.squeeze_cjk(text or "")
+    return bool(squeezed) and any(k in squeezed for k in keywords) and not _excluded(squeezed)
