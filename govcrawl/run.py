@@ -252,6 +252,8 @@ def build_summary(stats: dict[str, Any], run: CrawlRun, seeds: list[str]) -> dic
             or k.startswith("downloader/response_status_count/5")
         },
         "traps_dropped": n("govcrawl/traps/dropped"),
+        # Redirect stubs in script (or a <noscript> meta refresh) the spider followed.
+        "script_redirects": n("govcrawl/redirects/script"),
         # What discovery's budgets turned away (site profiles' [discovery]).
         "budget": {
             "pages_cut": n("govcrawl/budget/cut"),

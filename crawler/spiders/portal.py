@@ -53,7 +53,7 @@ from govcrawl.extract.counters import (
 from govcrawl.extract.decode import decode_body
 from govcrawl.extract.filetype import ResponseType, response_type
 from govcrawl.extract.links import PageLink, build_url, page_links, script_redirect, url_encoding
-from govcrawl.extract.metadata import parse_metadata
+from govcrawl.extract.metadata import normalize_date, parse_metadata
 from govcrawl.run import LEAF, NOT_FOUND, CrawlRun
 from govcrawl.run import LIST as LIST_PAGE
 
@@ -149,6 +149,7 @@ class PortalSpider(scrapy.Spider):
                 ITEM,
                 priority=20,
                 title=record.get("title") or "",
+                date=record.get("published"),  # a document's date came from its list
                 report_link=True,
                 budget=False,
             )
@@ -280,7 +281,7 @@ class PortalSpider(scrapy.Spider):
             if _has_extension(target.path, profile.attachment_extensions):
                 if reportish:
                     yield self._page_request(
-                        url, ITEM, prio.report_item, title=text, report_link=True
+                        url, ITEM, prio.report_item, title=text, date=link.date, report_link=True
                     )
                 continue
             if link.item or _matches(url, profile.article_url_patterns):
@@ -290,6 +291,7 @@ class PortalSpider(scrapy.Spider):
                         ITEM,
                         prio.report_item,
                         title=text,
+                        date=link.date,
                         report_link=True,
                         in_column=kind == COLUMN,
                     )
@@ -306,7 +308,9 @@ class PortalSpider(scrapy.Spider):
                 # a menu entry named like a report column (政府信息公开年报), not a report
                 yield self._page_request(url, COLUMN, prio.report_column, nav_depth=nav_depth + 1)
             elif reportish:
-                yield self._page_request(url, ITEM, prio.report_item, title=text, report_link=True)
+                yield self._page_request(
+                    url, ITEM, prio.report_item, title=text, date=link.date, report_link=True
+                )
             elif _contains(text, profile.column_keywords):
                 yield self._page_request(url, COLUMN, prio.report_column, nav_depth=nav_depth + 1)
             elif _contains(text, profile.avoid_keywords):
@@ -478,6 +482,7 @@ class PortalSpider(scrapy.Spider):
                     ITEM,
                     prio.report_item,
                     title=link.text,
+                    date=link.date,
                     report_link=True,
                     in_column=kind == COLUMN,
                 )
@@ -647,6 +652,8 @@ class PortalSpider(scrapy.Spider):
             title=title,
             year=verdict.year,
             agency=verdict.agency,
+            # the date the list printed beside the link: a document has no page to say it
+            published=normalize_date(response.meta.get("list_date") or ""),
             capture=response.meta.get("capture"),
         )
         item.extra["redirected_from"] = list(response.meta.get("redirect_urls", ()))
@@ -709,6 +716,7 @@ class PortalSpider(scrapy.Spider):
         nav_depth: int = 0,
         *,
         title: str = "",
+        date: str | None = None,
         report_link: bool = False,
         in_column: bool = False,
         page_no: int = 1,
@@ -716,13 +724,16 @@ class PortalSpider(scrapy.Spider):
         budget: bool = True,
     ) -> scrapy.Request:
         """A request for a page. Per-URL state travels in the request's meta, never in the
-        spider: ``role``, ``nav_depth`` (menu hops), ``title`` (the link's title, for a
-        document), ``report_link`` (the title looked like a report), ``in_column`` (found in a
-        report column), ``page_no`` (page of its column), ``hop`` (crawler/middlewares/hops.py)
-        and ``budget`` (counts against the host's page budget, crawler/middlewares/budget.py)."""
+        spider: ``role``, ``nav_depth`` (menu hops), ``title`` and ``list_date`` (the link's
+        title and the date beside it, for a document), ``report_link`` (the title looked like a
+        report), ``in_column`` (found in a report column), ``page_no`` (page of its column),
+        ``hop`` (crawler/middlewares/hops.py) and ``budget`` (counts against the host's page
+        budget, crawler/middlewares/budget.py)."""
         meta: dict[str, Any] = {"role": role, "nav_depth": nav_depth, "budget": budget}
         if title:
             meta["title"] = title
+        if date:
+            meta["list_date"] = date
         if report_link:
             meta["report_link"] = True
         if in_column:

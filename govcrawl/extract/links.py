@@ -171,7 +171,8 @@ def page_links(html: str, base_url: str, encoding: str = "utf-8") -> list[PageLi
         seen.add(url)
         text = _text(el) if el.tag == "a" else (el.get("alt") or "").strip()
         title = " ".join((el.get("title") or "").split())
-        if title and (not text or (_TRUNCATED.search(text) and len(title) > len(text))):
+        shortened = _TRUNCATED.search(text) and len(title) > len(_TRUNCATED.sub("", text))
+        if title and (not text or shortened):
             text = title
         out.append(PageLink(url, text, _item_date(el) if el.tag == "a" else None))
     return out
