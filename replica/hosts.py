@@ -172,7 +172,7 @@ SLJ = HostCfg(
     menu=(
         ("网站首页", "/slj/index.html"),
         ("政务公开", "/slj/zwgk/index.html"),
-        ("工作动态", "/slj/gzdt/index.html"),
+        ("工作动态", "/slj/zwgk/gzdt/index.html"),
         ("互动交流", "/slj/search/index.html"),
     ),
     footer=_dept_footer("兴安盟水利局", "1522000027", "蒙ICP备05002755号-15"),
@@ -324,7 +324,7 @@ def _columns() -> list[ColumnCfg]:
         C("j:fdzdgk", SLJ, "/slj/zwgk/fdzdgknr/", "法定主动公开内容", "j:zwgk"),
         C("j:tzgg", SLJ, "/slj/zwgk/fdzdgknr/tzgg/", "通知公告", "j:fdzdgk"),
         C("j:qt", SLJ, "/slj/zwgk/fdzdgknr/qt/", "其他", "j:fdzdgk"),
-        C("j:gzdt", SLJ, "/slj/gzdt/", "工作动态", page_size=12),
+        C("j:gzdt", SLJ, "/slj/zwgk/gzdt/", "工作动态", "j:zwgk", 12),
         C("t:xxgk", TQX, "/xxgk/", "政府信息公开", link="/xxgk/index.asp"),
         C("t:nb", TQX, "/xxgk/", "政府信息公开年报", "t:xxgk", link=asp_list("政府信息公开年报")),
         C("t:tzgg", TQX, "/xxgk/", "通知公告", "t:xxgk", 8, link=asp_list("通知公告")),

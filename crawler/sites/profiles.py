@@ -120,8 +120,11 @@ class SiteProfile:
     nav_keywords: tuple[str, ...] = ()
     column_keywords: tuple[str, ...] = ()
     report_link_keywords: tuple[str, ...] = ()
-    # Lists read for report titles besides report columns (通知公告, 工作动态, 其他, 信息公开目录).
+    # Lists read for report titles besides report columns (通知公告, 公示公告, 其他, 公开目录).
     list_keywords: tuple[str, ...] = ()
+    # Lists read only inside the disclosure section (政务公开 > 工作动态): news columns elsewhere
+    # (新闻中心 > 政务要闻) are the bulk of a portal and not where reports are filed.
+    section_list_keywords: tuple[str, ...] = ()
     # Menus never walked for reports (services, interaction, search, login).
     avoid_keywords: tuple[str, ...] = ()
     subsite_keywords: tuple[str, ...] = ()  # anchor texts of blocks of links to department sites
@@ -250,8 +253,8 @@ def _validate(data: dict[str, Any], source: str, base: dict[str, Any] | None) ->
     if not isinstance(steering, Discovery):
         base_steering = (base or {}).get("discovery", {}) if base else {}
         try:
-            defaults = Discovery.from_mapping(base_steering) if base_steering else None
-            merged["discovery"] = Discovery.from_mapping(steering, defaults)
+            generic = Discovery.from_mapping(base_steering) if base_steering else None
+            merged["discovery"] = Discovery.from_mapping(steering, generic)
         except ValueError as exc:
             raise ProfileError(f"{source}: {exc}") from None
     if "name" not in data:

@@ -271,6 +271,7 @@ class PortalSpider(scrapy.Spider):
         prio = profile.discovery.priorities
         nav_depth = meta.get("nav_depth", 0)
         menu_ok = nav_depth < profile.discovery.max_nav_depth
+        section = meta.get("section") if meta.get("section_host") == here.netloc else None
         for link in links:
             url = self.scope.clean(link.url, profile)
             if url is None or link.text.lower() in profile.next_page_texts:
@@ -321,12 +322,31 @@ class PortalSpider(scrapy.Spider):
                 and menu_ok
                 and _contains(text, (*profile.nav_keywords, *profile.subsite_keywords))
             ):
-                yield self._page_request(url, NAV, prio.nav, nav_depth=nav_depth + 1)
+                # The first menu into the section names the section: its folder.
+                entered = section or (_folder(target.path) if kind == HOME else None)
+                yield self._page_request(
+                    url, NAV, prio.nav, nav_depth=nav_depth + 1, section=entered
+                )
             elif menu_ok and _contains(text, profile.list_keywords):
-                yield self._page_request(url, LIST, prio.list, nav_depth=nav_depth + 1)
+                yield self._page_request(
+                    url, LIST, prio.list, nav_depth=nav_depth + 1, section=section
+                )
+            elif (
+                menu_ok
+                and kind in (NAV, COLUMN, LIST)
+                and target.netloc == here.netloc
+                and _contains(text, profile.section_list_keywords)
+                and (target.path.startswith(section) if section else _below(target.path, here.path))
+            ):
+                # a news list inside the disclosure section (政务公开 > 工作动态)
+                yield self._page_request(
+                    url, LIST, prio.list, nav_depth=nav_depth + 1, section=section
+                )
             elif kind == COLUMN and _below(target.path, here.path) and target.netloc == here.netloc:
                 # a sub-column of a report column (year columns: 2025年度, 2024年度, ...)
-                yield self._page_request(url, COLUMN, prio.report_column, nav_depth=nav_depth)
+                yield self._page_request(
+                    url, COLUMN, prio.report_column, nav_depth=nav_depth, section=section
+                )
             elif (
                 kind == NAV
                 and menu_ok
@@ -334,7 +354,9 @@ class PortalSpider(scrapy.Spider):
                 and _below(target.path, here.path)
             ):
                 # a page below a disclosure menu: a department's directory, an unnamed column
-                yield self._page_request(url, NAV, prio.section, nav_depth=nav_depth + 1)
+                yield self._page_request(
+                    url, NAV, prio.section, nav_depth=nav_depth + 1, section=section
+                )
             elif (
                 kind in (HOME, NAV)
                 and target.hostname != here.hostname
@@ -394,6 +416,7 @@ class PortalSpider(scrapy.Spider):
                 role,
                 prio,
                 nav_depth=response.meta.get("nav_depth", 0),
+                section=response.meta.get("section"),
                 page_no=n,
                 hop=PAGE_HOP,
                 in_column=in_column,
@@ -722,13 +745,15 @@ class PortalSpider(scrapy.Spider):
         page_no: int = 1,
         hop: str | None = None,
         budget: bool = True,
+        section: str | None = None,
     ) -> scrapy.Request:
         """A request for a page. Per-URL state travels in the request's meta, never in the
         spider: ``role``, ``nav_depth`` (menu hops), ``title`` and ``list_date`` (the link's
         title and the date beside it, for a document), ``report_link`` (the title looked like a
         report), ``in_column`` (found in a report column), ``page_no`` (page of its column),
-        ``hop`` (crawler/middlewares/hops.py) and ``budget`` (counts against the host's page
-        budget, crawler/middlewares/budget.py)."""
+        ``hop`` (crawler/middlewares/hops.py), ``budget`` (counts against the host's page
+        budget, crawler/middlewares/budget.py) and ``section`` (the folder of the disclosure
+        menu it was reached through, on ``section_host``)."""
         meta: dict[str, Any] = {"role": role, "nav_depth": nav_depth, "budget": budget}
         if title:
             meta["title"] = title
@@ -742,6 +767,9 @@ class PortalSpider(scrapy.Spider):
             meta["page_no"] = page_no
         if hop:
             meta["hop"] = hop
+        if section:
+            meta["section"] = section
+            meta["section_host"] = urlsplit(url).netloc
         return scrapy.Request(url, callback=self.parse, meta=meta, priority=priority)
 
 
@@ -813,6 +841,11 @@ def _looks_like_home(path: str) -> bool:
     return folder.count("/") <= 1 and (
         not name or name.split(".")[0] in ("index", "default", "main")
     )
+
+
+def _folder(path: str) -> str:
+    """``/xam/zwgk73/index.html`` -> ``/xam/zwgk73/``."""
+    return path.rsplit("/", 1)[0] + "/"
 
 
 def _below(path: str, base: str) -> bool:
