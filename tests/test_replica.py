@@ -845,3 +845,45 @@ def test_quirk_endpoints_one_behaviour_each() -> None:
         log = [(e["path"], e["status"]) for e in srv.request_log]
     assert log[-1] == ("/drop", 0)
     assert "quirks.replica.test" not in {urlsplit(u).hostname for u in X.linked_urls()}
+
+
+def test_issue14_shapes(client: Client) -> None:
+    """Reports filed outside 年报 columns (issue 14): a script-redirect root, a 30-page column
+    with only 下一页 links, a download servlet, a GB2312 site whose columns are named in a GBK
+    query."""
+    # slj: the root redirects in script, with the meta refresh in <noscript>.
+    status, _, body = client.get("http://slj.xam.gov.cn/")
+    root = body.decode()
+    assert status == 200 and 'window.location.href="/slj/index.html"' in root
+    assert '<noscript><meta http-equiv="refresh" content="0;url=/slj/index.html">' in root
+    # The notices column: 30 pages, each linking only the next (and first/previous) page.
+    base = "http://slj.xam.gov.cn/slj/zwgk/fdzdgknr/tzgg/"
+    for n in (1, 2, 29, 30):
+        text = client.get_ok(base + ("index.html" if n == 1 else f"index_{n}.html"))[1].decode()
+        assert ("下一页" in text) == (n < 30) and "createPageHTML" not in text
+    assert client.get(base + "index_31.html")[0] == 404
+    deep = next(r for r in X.expected_reports(1) if r["key"] == "slj-2021")
+    page28 = client.get_ok(base + "index_28.html")[1].decode()
+    assert urlsplit(deep["url"]).path in page28
+    # The servlet: octet-stream, the name only in Content-Disposition's filename*.
+    servlet = next(r for r in X.expected_reports(1) if r["variant"] == "servlet")
+    h, body = client.get_ok(servlet["url"])
+    assert h["content-type"] == "application/octet-stream" and body.startswith(b"PK\x03\x04")
+    assert "filename*=UTF-8''" in h["content-disposition"]
+    assert 'filename="download.docx"' in h["content-disposition"]
+    assert client.get("http://www.xam.gov.cn/attach/download.do?fileId=nope")[0] == 404
+    listing = client.get_ok("http://www.xam.gov.cn/xam/zwgk73/bmxxgk88/jtj/qt/index.html")[
+        1
+    ].decode()
+    assert f'href="{urlsplit(servlet["url"]).path}?{urlsplit(servlet["url"]).query}"' in listing
+    # The ASP site: the query read as GBK; sent as UTF-8 it names no column (200, an error page).
+    index = client.get_ok("http://www.tqx.gov.cn/xxgk/index.asp")[1].decode("gbk")
+    assert 'href="/xxgk/list.asp?lb=政府信息公开年报"' in index
+    gbk = safe_url_string("http://www.tqx.gov.cn/xxgk/list.asp?lb=政府信息公开年报", encoding="gbk")
+    utf8 = safe_url_string("http://www.tqx.gov.cn/xxgk/list.asp?lb=政府信息公开年报")
+    h, good = client.get_ok(gbk)
+    assert h["content-type"] == "text/html; charset=gb2312"
+    tqx = [r for r in X.expected_reports(1) if r["host"] == "www.tqx.gov.cn"]
+    assert sum(urlsplit(r["url"]).query in good.decode("gbk") for r in tqx) == 2
+    status, _, bad = client.get(utf8)
+    assert status == 200 and "栏目不存在" in bad.decode("gbk")
