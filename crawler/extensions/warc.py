@@ -42,10 +42,10 @@ class WarcConfig:
         archive_dir = settings.get("GOVCRAWL_ARCHIVE_DIR")
         if not archive_dir:
             raise NotConfigured("GOVCRAWL_ARCHIVE_DIR is not set")
-        max_size = settings.getint("GOVCRAWL_WARC_MAX_SIZE", 1_000_000_000)
+        max_size = settings.getint("GOVCRAWL_WARC_MAX_SIZE")
         if max_size <= 0:
             raise ValueError("GOVCRAWL_WARC_MAX_SIZE must be positive")
-        prefix = settings.get("GOVCRAWL_WARC_PREFIX") or "govcrawl"
+        prefix = settings.get("GOVCRAWL_WARC_PREFIX") or ""
         if not re.fullmatch(r"[A-Za-z0-9._]+", prefix):
             raise ValueError(f"GOVCRAWL_WARC_PREFIX may hold letters, digits, . and _: {prefix!r}")
         return cls(
