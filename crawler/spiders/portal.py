@@ -67,6 +67,21 @@ HOME, NAV, COLUMN, LIST, ITEM = "home", "nav", "column", "list", "item"
 # Hop types (Heritrix's, in Scrapy's depth meta): a next page of the same column is no hop; a
 # script redirect is a redirect (R), like an HTTP one; anything else is a link (L).
 PAGE_HOP, REDIRECT_HOP = "page", "R"
+# Request meta keys of this spider (what a followed redirect stub carries over).
+_SPIDER_META = (
+    "role",
+    "nav_depth",
+    "title",
+    "list_date",
+    "report_link",
+    "in_column",
+    "page_no",
+    "section",
+    "section_host",
+    "budget",
+    "budget_counted",
+    "trap_exempt",
+)
 
 _CSS_URL = re.compile(r"""url\(\s*([^)]+?)\s*\)|@import\s+["']([^"']+)["']""")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
@@ -212,7 +227,7 @@ class PortalSpider(scrapy.Spider):
             )
             item.extra["outlinks"] = [link.url for link in links]
             # A report reached through redirects: its old URLs moved here (not gone).
-            item.extra["redirected_from"] = list(response.meta.get("redirect_urls", ()))
+            item.extra["redirected_from"] = _redirected_from(response)
             yield from self._requisites(html, response.url, encoding, profile)
             yield from self._report_chain(item, html, response.url, encoding, profile)
             return
@@ -223,24 +238,19 @@ class PortalSpider(scrapy.Spider):
     def _follow_script_redirect(
         self, response: Response, url: str, how: str, profile: SiteProfile
     ) -> Iterator[scrapy.Request]:
-        """Follow a redirect stub like an HTTP redirect: same role and meta, the stub in
-        ``redirect_urls`` and the way in ``redirect_reasons`` (Scrapy's meta keys)."""
+        """Follow a redirect stub like an HTTP redirect: the same role and meta (the spider's
+        own keys; Scrapy's internal ones are not copied), no hop deeper, and the stub with the
+        way it redirected (``script`` or ``noscript meta refresh``) in ``script_redirects``."""
         target = self.scope.clean(url, profile)
         self._stat("govcrawl/redirects/script")
         logger.info("%s redirects by %s to %s", response.url, how, url)
         if target is None:
             return
-        meta = dict(response.meta)
-        for key in ("capture", "depth", "download_slot", "download_latency", "download_timeout"):
-            meta.pop(key, None)
-        meta["redirect_urls"] = [*response.meta.get("redirect_urls", ()), response.url]
-        meta["redirect_reasons"] = [*response.meta.get("redirect_reasons", ()), how]
+        meta = {k: response.meta[k] for k in _SPIDER_META if k in response.meta}
+        meta["script_redirects"] = [*response.meta.get("script_redirects", ()), [response.url, how]]
         meta["hop"] = REDIRECT_HOP
-        yield (
-            response.request.replace(url=target, meta=meta)
-            if response.request
-            else (scrapy.Request(target, callback=self.parse, meta=meta))
-        )
+        priority = response.request.priority if response.request else 0
+        yield scrapy.Request(target, callback=self.parse, meta=meta, priority=priority)
 
     # -- following links --------------------------------------------------------------------
 
@@ -679,7 +689,7 @@ class PortalSpider(scrapy.Spider):
             published=normalize_date(response.meta.get("list_date") or ""),
             capture=response.meta.get("capture"),
         )
-        item.extra["redirected_from"] = list(response.meta.get("redirect_urls", ()))
+        item.extra["redirected_from"] = _redirected_from(response)
         item.attachments.append(_attachment(response, rtype))
         yield item
 
@@ -771,6 +781,12 @@ class PortalSpider(scrapy.Spider):
             meta["section"] = section
             meta["section_host"] = urlsplit(url).netloc
         return scrapy.Request(url, callback=self.parse, meta=meta, priority=priority)
+
+
+def _redirected_from(response: Response) -> list[str]:
+    """The URLs a response was reached from by HTTP redirects and redirect stubs, in order."""
+    stubs = [url for url, _how in response.meta.get("script_redirects", ())]
+    return [*stubs, *response.meta.get("redirect_urls", ())]
 
 
 def _header(response: Response, name: bytes) -> str | None:
