@@ -118,6 +118,8 @@ class PortalSpider(scrapy.Spider):
                 capture=response.meta.get("capture"),
             )
             item.extra["outlinks"] = [link.url for link in _LINKS.extract_links(page)]
+            item.extra["agency_from"] = verdict.agency_from
+            item.extra["agency_evidence"] = verdict.agency_evidence
             yield from self._requisites(page, profile)
             yield from self._report_chain(item, html, page, profile)
             return
@@ -370,6 +372,8 @@ class PortalSpider(scrapy.Spider):
             None,
         )
         item.year, item.agency = verdict.year, verdict.agency
+        item.extra["agency_from"] = verdict.agency_from
+        item.extra["agency_evidence"] = verdict.agency_evidence
         body, ctype = _payload(response)
         item.attachments.append(
             {

@@ -12,7 +12,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"  # 2.0: published at printed precision, agency_from, checks ok null
 
 
 def read_reports(path: Path) -> dict[str, dict[str, Any]]:
