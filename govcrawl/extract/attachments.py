@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -330,7 +331,8 @@ def _pdf_page_text(page: Any, ruled_tables: bool = True) -> str:
 
 
 _PAGE_NUMBER = re.compile(patterns.PAGE_NUMBER)
-_NUMBERS_ONLY = re.compile(r"[\d.,/\-—–+\s]+")
+# A cell of numbers: a count or amount, or an empty-cell marker (/, -, —, 无).
+_NUMBER_CELL = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?(?:万元|元|件)?|[/\\\-—–―−_~]+|无|空")
 # A row of numbers belongs to the label line it overlaps most, when the overlap is at least
 # this share of the shorter of the two lines' heights.
 _ROW_OVERLAP = 0.5
@@ -349,13 +351,13 @@ def _pdf_lines(page: Any) -> list[tuple[float, str]]:
         for ln in page.extract_text_lines(return_chars=False)
         if ln["text"].strip() and not _PAGE_NUMBER.fullmatch(ln["text"].strip())
     ]
-    numbers = [ln for ln in lines if _NUMBERS_ONLY.fullmatch(ln["text"])]
-    labels = [ln for ln in lines if not _NUMBERS_ONLY.fullmatch(ln["text"])]
+    numbers = [ln for ln in lines if _numbers_only(ln["text"])]
+    labels = [ln for ln in lines if not _numbers_only(ln["text"])]
     best: dict[int, tuple[float, int]] = {}  # label index -> (overlap share, number index)
     for n, num in enumerate(numbers):
         pick: tuple[float, int] | None = None
         for i, lab in enumerate(labels):
-            if _NUMBERS_TAIL.search(lab["text"]):
+            if _has_numbers(lab["text"]):
                 continue  # a label line that has its own numbers
             overlap = min(num["bottom"], lab["bottom"]) - max(num["top"], lab["top"])
             height = min(num["bottom"] - num["top"], lab["bottom"] - lab["top"]) or 1.0
@@ -376,7 +378,15 @@ def _pdf_lines(page: Any) -> list[tuple[float, str]]:
     return out
 
 
-_NUMBERS_TAIL = re.compile(r"(?:^|\s)[\d.,]+(?:\s+[\d.,/\-—]+)+\s*$")
+def _numbers_only(text: str) -> bool:
+    cells = unicodedata.normalize("NFKC", text).split()
+    return bool(cells) and all(_NUMBER_CELL.fullmatch(c) for c in cells)
+
+
+def _has_numbers(text: str) -> bool:
+    """A label line that ends in numbers of its own (a row printed on one line)."""
+    cells = unicodedata.normalize("NFKC", text).split()
+    return len(cells) > 1 and _NUMBER_CELL.fullmatch(cells[-1]) is not None
 
 
 def _docx_text(body: bytes) -> str:

@@ -876,25 +876,132 @@ class _Entry:
     labels: list[_Tok]
     run: list[_Tok]
     group: str = ""  # section-3 group (under (六)其他处理: "other_processing") at the run
+    rowwise: bool = False  # the page prints rows of numbers on lines (a single number too)
     row: str | None = None  # the row named by the labels before the run
     row_how: str = ""  # "" exact, else why the match is inexact
+    used: list[_Tok] = field(default_factory=list)  # the labels that named ``row``
     next_row: str | None = None  # the row named by the labels after the run
     next_how: str = ""
+    after: list[_Tok] = field(default_factory=list)  # labels after the section's last run
 
     @property
     def anchored(self) -> bool:
-        """The run is printed on the line (or grid row) of its last label."""
-        return bool(self.labels) and self.labels[-1].line == self.run[0].line
+        """The run is printed on the line (or grid row) of the label that names its row."""
+        line = self.run[0].line
+        return (
+            bool(self.labels)
+            and self.labels[-1].line == line
+            and any(t.line == line for t in self.used)
+        )
 
     @property
     def one_line(self) -> bool:
-        """A row of numbers printed on one text line of its own (PDF text layers)."""
-        return (
-            not self.anchored
-            and len(self.run) >= 2
-            and all(t.line == self.run[0].line for t in self.run)
-            and self.run[0].origin in ("spaced", "delimited")
-        )
+        """A row of numbers printed on a line without its row's label (PDF text layers print
+        vertically centred labels after their numbers)."""
+        line = self.run[0].line
+        if self.anchored or not all(t.line == line for t in self.run):
+            return False
+        if len(self.run) >= 2:
+            return self.run[0].origin in ("spaced", "delimited")
+        return self.rowwise
+
+
+_AFTER = "after"  # a run placed under the label printed after it
+
+
+def _after_note(what: str, rows: list[str]) -> str:
+    return (
+        f"{what}: numbers printed before their row's label (a PDF text layer), read by the "
+        f"template's row order: {', '.join(rows)}"
+    )
+
+
+def _labels(entry: _Entry | None) -> list[_Tok]:
+    return [] if entry is None else [t for t in entry.labels if not _is_prose(t.text)]
+
+
+def _after(entries: list[_Entry], i: int) -> list[_Tok]:
+    """The labels printed after run ``i``, up to the next run (or the section's end)."""
+    if i + 1 < len(entries):
+        return _labels(entries[i + 1])
+    return [t for t in entries[i].after if not _is_prose(t.text)]
+
+
+def _solve(
+    entries: list[_Entry],
+    index: dict[str, int],
+    fits: Any,
+    what: str,
+    warnings: list[str],
+) -> list[tuple[_Entry, str, str]]:
+    """Runs to rows: a run on its row's line keeps it; any other run takes the row named
+    before it or (a row of numbers on a line of its own) after it, such that rows keep the
+    template's order and no row gets two runs. A run whose row differs between the readings
+    that satisfy this stays null (with a warning); when no reading does, only runs with a
+    single possible row are placed."""
+    fixed = {i: e.row for i, e in enumerate(entries) if e.anchored and e.row}
+    claimed = set(fixed.values())
+    options: dict[int, list[tuple[str, str]]] = {}
+    for i, e in enumerate(entries):
+        if i in fixed:
+            continue
+        opts: list[tuple[str, str]] = []
+        if e.row and e.row not in claimed and fits(e, e.row):
+            opts.append((e.row, e.row_how))
+        if e.one_line and e.next_row and e.next_row not in claimed and fits(e, e.next_row):
+            if e.next_row not in [r for r, _ in opts]:
+                opts.append((e.next_row, e.next_how or _AFTER))
+        options[i] = opts
+        if not opts and e.row is None and sum(t.kind == VALUE for t in e.run) >= 5:
+            names = " ".join(t.text for t in e.labels)[-40:]
+            warnings.append(f"{what}: unrecognised row {names!r}; skipped")
+
+    free = [i for i in sorted(options) if options[i]]
+    bounds = {}
+    for i in free:
+        lo = max((index[r] for j, r in fixed.items() if j < i), default=-1)
+        hi = min((index[r] for j, r in fixed.items() if j > i), default=len(index))
+        bounds[i] = (lo, hi)
+    # Rows each run can take in some reading where every run takes a row and rows increase
+    # (forward: reachable after the runs before it; backward: completable by the runs after),
+    # separately between runs that keep their row (each stretch is read on its own).
+    by_index = {v: k for k, v in index.items()}
+    placed: dict[int, tuple[str, str]] = {i: (r, entries[i].row_how) for i, r in fixed.items()}
+    stretches: list[list[int]] = []
+    for i in free:
+        if stretches and not any(stretches[-1][-1] < j < i for j in fixed):
+            stretches[-1].append(i)
+        else:
+            stretches.append([i])
+    for stretch in stretches:
+        valid = {
+            i: [index[r] for r, _ in options[i] if bounds[i][0] < index[r] < bounds[i][1]]
+            for i in stretch
+        }
+        forward: dict[int, set[int]] = {}
+        last = {-1}
+        for i in stretch:
+            forward[i] = {x for x in valid[i] if any(y < x for y in last)}
+            last = forward[i]
+        backward: dict[int, set[int]] = {}
+        later: set[int] | None = None
+        for i in reversed(stretch):
+            backward[i] = {x for x in valid[i] if later is None or any(y > x for y in later)}
+            later = backward[i]
+        possible = {i: forward[i] & backward[i] for i in stretch}
+        feasible = all(possible[i] for i in stretch)
+        for i in stretch:
+            rows = {by_index[x] for x in possible[i]} if feasible else {r for r, _ in options[i]}
+            if len(rows) == 1:
+                (row,) = rows
+                placed[i] = (row, dict(options[i])[row])
+            elif rows:
+                names = " or ".join(f"{what}.{r}" for r in sorted(rows, key=index.__getitem__))
+                warnings.append(
+                    f"{names}: a row of numbers printed between their labels could be "
+                    "either's; left null"
+                )
+    return [(entries[i], row, how) for i, (row, how) in sorted(placed.items())]
 
 
 @dataclass
@@ -903,6 +1010,7 @@ class _Section3:
 
     template: str
     entries: list[_Entry]
+    fits: Any
     warnings: list[str] = field(default_factory=list)
 
     def resolve(self) -> list[tuple[_Entry, str, str]]:
@@ -912,15 +1020,15 @@ class _Section3:
         )
         self._match_exact(has_subrows)
         self._match_tolerant()
-        return self._place()
+        return _solve(self.entries, _ROW_INDEX, self.fits, "section3", self.warnings)
 
     # -- labels ---------------------------------------------------------------------------
 
     def _special(
-        self, edge: str, group: str, prev: str | None, has_subrows: bool
+        self, edge: _Tok, group: str, prev: str | None, has_subrows: bool
     ) -> tuple[str, str] | None:
         """Labels whose row depends on context: 其他, （六）其他处理, 总计."""
-        bare = _strip_numbering(_key(edge))
+        bare = _strip_numbering(_key(edge.text))
         if not bare:
             return None
         if _OTHER_RE.fullmatch(bare) and (
@@ -933,24 +1041,31 @@ class _Section3:
             if not has_subrows:  # the older single row, printed in a 2021 report
                 return "other", "older_row"
             return None  # a group label straight before values: its first sub-row was lost
-        if _TOTAL_RE.fullmatch(_key(edge)) and (
-            _TOTAL_NUMBERED_RE.fullmatch(_key(edge)) or (prev is not None and prev in _RESULT_ROWS)
+        if _TOTAL_RE.fullmatch(_key(edge.text)) and (
+            _TOTAL_NUMBERED_RE.fullmatch(_key(edge.text))
+            or (prev is not None and prev in _RESULT_ROWS)
         ):
             return "total", ""
         return None
 
     @staticmethod
-    def _search(texts: list[str], last: bool) -> str | None:
-        """The row whose keyword occurs in ``texts`` joined: the match ending last (labels
-        before a run) or starting first (labels after it).
+    def _search(toks: list[_Tok], last: bool) -> tuple[str, list[_Tok]] | None:
+        """The row whose keyword occurs in the labels joined (the match ending last for
+        labels before a run, starting first for labels after it), with the labels it spans.
 
         Over several labels, a keyword found only in the others does not count when the label
         next to the run is numbered (``2.…``): that label names a row of its own.
         """
-        joined = _key("".join(texts))
-        edge = _key(texts[-1] if last else texts[0])
-        own_row = len(texts) > 1 and bool(_NUMBERING_RE.match(edge)) and edge != joined
-        best: tuple[int, str] | None = None
+        keys = [_key(t.text) for t in toks]
+        joined = "".join(keys)
+        starts = [sum(len(k) for k in keys[:i]) for i in range(len(keys))]
+        edge = keys[-1] if last else keys[0]
+        own_row = (
+            len(toks) > 1
+            and bool(_NUMBERING_RE.match(edge))
+            and _strip_numbering(edge) not in _S3_NOT_ROWS
+        )
+        best: tuple[int, str, int, int] | None = None
         for row, rx in _S3_SEARCH:
             for m in rx.finditer(joined):
                 if own_row and (
@@ -959,30 +1074,31 @@ class _Section3:
                     continue
                 pos = m.end() if last else -m.start()
                 if best is None or pos > best[0]:
-                    best = (pos, row)
-        return best[1] if best else None
-
-    @staticmethod
-    def _labels(entry: _Entry) -> list[str]:
-        return [t.text for t in entry.labels if not _is_prose(t.text)]
+                    best = (pos, row, m.start(), m.end())
+        if best is None:
+            return None
+        _, row, a, b = best
+        used = [t for t, s, k in zip(toks, starts, keys, strict=True) if s < b and s + len(k) > a]
+        return row, used
 
     def _match_exact(self, has_subrows: bool) -> None:
         """Rows named exactly by the label next to each run (the label itself, no joining)."""
         prev: str | None = None
         for i, e in enumerate(self.entries):
-            texts = self._labels(e)
-            if texts:
-                found = self._special(texts[-1], e.group, prev, has_subrows)
-                if found is None and (row := self._search(texts[-1:], last=True)):
-                    found = (row, "")
+            labs = _labels(e)
+            if labs:
+                found = self._special(labs[-1], e.group, prev, has_subrows)
                 if found:
-                    e.row, e.row_how = found
+                    e.row, e.row_how, e.used = found[0], found[1], labs[-1:]
+                elif hit := self._search(labs[-1:], last=True):
+                    e.row, e.used = hit
+                if e.row:
                     prev = e.row
-            nxt = self.entries[i + 1] if i + 1 < len(self.entries) else None
-            if e.one_line and nxt is not None and (after := self._labels(nxt)):
+            nxt = self.entries[i + 1] if i + 1 < len(self.entries) else e
+            if e.one_line and (after := _after(self.entries, i)):
                 found = self._special(after[0], nxt.group, e.row or prev, has_subrows)
-                if found is None and (row := self._search(after[:1], last=False)):
-                    found = (row, "")
+                if found is None and (hit := self._search(after[:1], last=False)):
+                    found = (hit[0], "")
                 if found:
                     e.next_row, e.next_how = found
 
@@ -998,17 +1114,17 @@ class _Section3:
         )
         return lo, hi
 
-    def _tolerant(self, texts: list[str], lo: int, hi: int) -> tuple[str, str] | None:
-        """The row whose template label ``texts`` joined is close to (see ``_FUZZY_MIN`` and
-        ``_PREFIX_MIN``), among the rows the template's order leaves between ``lo`` and
+    def _tolerant(self, toks: list[_Tok], lo: int, hi: int) -> tuple[str, str] | None:
+        """The row whose template label the labels joined are close to (see ``_FUZZY_MIN``
+        and ``_PREFIX_MIN``), among the rows the template's order leaves between ``lo`` and
         ``hi``; with why the match is inexact."""
         allowed = [r for r in _S3_CANONICAL if lo < _ROW_INDEX[r] < hi]
         if self.template == "2019":
             allowed = [r for r in allowed if r not in ("other_no_correction", "other_no_fee")]
-        probe = _strip_numbering(_key("".join(texts)))
+        printed = "".join(t.text for t in toks)
+        probe = _strip_numbering(_key(printed))
         if not allowed or len(probe) < _FUZZY_MIN_LEN:
             return None
-        printed = "".join(texts)
         scores = sorted(((_similarity(probe, _S3_CANONICAL[r]), r) for r in allowed), reverse=True)
         best, row = scores[0]
         runner_up = scores[1][0] if len(scores) > 1 else 0.0
@@ -1025,110 +1141,33 @@ class _Section3:
         return None
 
     def _match_wrapped(
-        self, texts: list[str], lo: int, hi: int, last: bool
-    ) -> tuple[str, str] | None:
-        """The label next to a run, with tolerance, else wrapped over two or three labels."""
+        self, toks: list[_Tok], lo: int, hi: int, last: bool
+    ) -> tuple[str, str, list[_Tok]] | None:
+        """The label next to a run, wrapped over two or three labels, else with tolerance."""
         for k in (2, 3):
-            if k <= len(texts):
-                row = self._search(texts[-k:] if last else texts[:k], last)
-                if row:
-                    return row, ""
-        found = self._tolerant(texts[-1:] if last else texts[:1], lo, hi)
-        if found:
-            return found
-        if len(texts) >= 2:
-            return self._tolerant(texts[-2:] if last else texts[:2], lo, hi)
+            if k <= len(toks):
+                hit = self._search(toks[-k:] if last else toks[:k], last)
+                if hit:
+                    return hit[0], "", hit[1]
+        for k in (1, 2):
+            if k <= len(toks):
+                part = toks[-k:] if last else toks[:k]
+                found = self._tolerant(part, lo, hi)
+                if found:
+                    return found[0], found[1], part
         return None
 
     def _match_tolerant(self) -> None:
         for i, e in enumerate(self.entries):
             lo, hi = self._window(i)
-            if e.row is None and (texts := self._labels(e)):
-                found = self._match_wrapped(texts, lo, hi, last=True)
+            if e.row is None and (labs := _labels(e)):
+                found = self._match_wrapped(labs, lo, hi, last=True)
                 if found:
-                    e.row, e.row_how = found
-            nxt = self.entries[i + 1] if i + 1 < len(self.entries) else None
-            if (
-                e.one_line
-                and e.next_row is None
-                and nxt is not None
-                and (after := self._labels(nxt))
-            ):
+                    e.row, e.row_how, e.used = found
+            if e.one_line and e.next_row is None and (after := _after(self.entries, i)):
                 found = self._match_wrapped(after, lo, hi, last=False)
                 if found:
-                    e.next_row, e.next_how = found
-
-    # -- placing runs ---------------------------------------------------------------------
-
-    def _place(self) -> list[tuple[_Entry, str, str]]:
-        entries = self.entries
-        fixed: dict[int, str] = {i: e.row for i, e in enumerate(entries) if e.anchored and e.row}
-        claimed = set(fixed.values())
-        options: dict[int, list[tuple[str, str]]] = {}
-        for i, e in enumerate(entries):
-            if i in fixed:
-                continue
-            opts: list[tuple[str, str]] = []
-            if e.row and e.row not in claimed:
-                opts.append((e.row, e.row_how))
-            if e.one_line and e.next_row and e.next_row not in claimed:
-                if e.next_row not in [r for r, _ in opts]:
-                    opts.append((e.next_row, e.next_how or "label printed after its numbers"))
-            options[i] = opts
-            if not opts and e.row is None and sum(t.kind == VALUE for t in e.run) >= 5:
-                names = " ".join(t.text for t in e.labels)[-40:]
-                self.warnings.append(f"section3: unrecognised row {names!r}; skipped")
-
-        free = [i for i in sorted(options) if options[i]]
-        bounds = {}
-        for i in free:
-            lo = max((_ROW_INDEX[r] for j, r in fixed.items() if j < i), default=-1)
-            hi = min((_ROW_INDEX[r] for j, r in fixed.items() if j > i), default=len(SECTION3_ROWS))
-            bounds[i] = (lo, hi)
-
-        seen: dict[int, set[str]] = {i: set() for i in free}
-        count = 0
-
-        def search(k: int, last: int, chosen: dict[int, str]) -> None:
-            nonlocal count
-            if count >= 64:
-                return
-            if k == len(free):
-                count += 1
-                for i, r in chosen.items():
-                    seen[i].add(r)
-                return
-            i = free[k]
-            lo, hi = bounds[i]
-            for row, _ in options[i]:
-                idx = _ROW_INDEX[row]
-                if lo < idx < hi and idx > last:
-                    chosen[i] = row
-                    search(k + 1, idx, chosen)
-                    del chosen[i]
-
-        search(0, -1, {})
-        placed: dict[int, tuple[str, str]] = {i: (r, entries[i].row_how) for i, r in fixed.items()}
-        if count == 0:
-            # No reading keeps the template's order: each run goes to the label before it.
-            for i in free:
-                row, how = options[i][0]
-                if row == entries[i].row:
-                    placed[i] = (row, how)
-        else:
-            for i in free:
-                if len(seen[i]) == 1:
-                    (row,) = seen[i]
-                    placed[i] = (row, dict(options[i])[row])
-                elif seen[i]:
-                    rows = " or ".join(
-                        f"section3.{r}" for r in sorted(seen[i], key=_ROW_INDEX.__getitem__)
-                    )
-                    self.warnings.append(
-                        f"{rows}: a row of numbers printed between their labels could be "
-                        "either's; left null"
-                    )
-        return [(entries[i], row, how) for i, (row, how) in sorted(placed.items())]
+                    e.next_row, e.next_how = found[0], found[1]
 
 
 def _split_rows(entry: _Entry) -> list[_Entry]:
@@ -1149,7 +1188,13 @@ def _split_rows(entry: _Entry) -> list[_Entry]:
     if len(chunks) == 1 or any(len(c) != width for c in chunks):
         return [entry]
     return [
-        _Entry(entry.section, entry.labels if i == 0 else [], chunk, group=entry.group)
+        _Entry(
+            entry.section,
+            entry.labels if i == 0 else [],
+            chunk,
+            group=entry.group,
+            rowwise=entry.rowwise,
+        )
         for i, chunk in enumerate(chunks)
     ]
 
@@ -1168,17 +1213,15 @@ class _Reader:
         self.section = 0
         self.group = ""  # current section-3 group: "other_processing" under (六)其他处理
         self.origins: dict[str, int] = {}
+        self.s2_entries: list[_Entry] = []
+        self.last_entry: _Entry | None = None
         self.s3_entries: list[_Entry] = []
+        values = [t for t in tokens if t.kind == VALUE]
+        self.rowwise = sum(t.origin == "spaced" for t in values) > sum(
+            t.origin == "flattened" for t in values
+        )
 
     # -- label matching ------------------------------------------------------------------
-
-    def _match_s2(self, labels: list[str]) -> tuple[str, str] | None:
-        for k in range(1, min(3, len(labels)) + 1):
-            joined = _strip_numbering(_key("".join(labels[-k:])))
-            for key, rx in _S2_LABELS[self.template]:
-                if rx.fullmatch(joined):
-                    return key, ""
-        return None
 
     def _note_label(self, text: str) -> None:
         """Track section-3 groups and collect evidence that standard tables are present."""
@@ -1191,7 +1234,7 @@ class _Reader:
             self.group = k
         if _is_prose(text):
             return
-        row = self._match_s2([text])
+        row = self._match_s2([_Tok(LABEL, text)])
         if row:
             self.seen.add("s2." + row[0])
         else:
@@ -1228,7 +1271,12 @@ class _Reader:
                 return all(t.kind in (NULL, SPAN) for t in ts)
 
             tail, head = vals[expected:], vals[:extra]
-            tail_ok, head_ok = empty(tail), empty(head)
+
+            # Rows of numbers on several text lines: which line holds padding is unknown.
+            lines = {t.line for t in vals}
+            spread = len(lines) > 1 and any(t.origin == "spaced" for t in vals)
+            tail_ok = empty(tail) and not spread
+            head_ok = empty(head) and not spread
             if head_ok and tail_ok:
                 if any(t.kind == SPAN for t in tail):
                     head_ok = False
@@ -1320,29 +1368,83 @@ class _Reader:
             self.warnings.append(f"{what}: appears again with other values {cells}; kept the first")
 
     def _group(self, entry: _Entry) -> None:
-        """Section 2 runs are placed at once; section-3 runs wait for the whole section."""
+        """Collect the runs of each section; they are placed once the section is read."""
         if entry.section == 4:
             if any(t.kind in (VALUE, SPAN) for t in entry.run):
                 self.s4_runs.append(entry.run)
             return
         if entry.section >= 5:
             return
-        labels = [t.text for t in entry.labels if not _is_prose(t.text)]
-        found = self._match_s2(labels) if labels else None
-        if found is not None:
-            key = found[0]
-            subs = self.s2_spec[key]
-            names = [f"section2.{key}"] if subs is None else [f"section2.{key}.{s}" for s in subs]
+        labs = _labels(entry)
+        s3_words = any(rx.search(_key("".join(t.text for t in labs))) for _, rx in _S3_SEARCH)
+        if self._match_s2(labs) or (entry.section == 2 and not s3_words):
+            self.s2_entries.append(entry)
+        else:
+            self.s3_entries.extend(_split_rows(entry))
+
+    def _match_s2(self, labs: list[_Tok], last: bool = True) -> tuple[str, list[_Tok]] | None:
+        """The section-2 row the labels name (the last 1-3 joined, or the first 1-2 after a
+        run), with the labels used."""
+        for k in range(1, min(3 if last else 2, len(labs)) + 1):
+            part = labs[-k:] if last else labs[:k]
+            joined = _strip_numbering(_key("".join(t.text for t in part)))
+            for key, rx in _S2_LABELS[self.template]:
+                if rx.fullmatch(joined):
+                    return key, part
+        return None
+
+    def _s2_names(self, key: str) -> list[str]:
+        subs = self.s2_spec[key]
+        return [f"section2.{key}"] if subs is None else [f"section2.{key}.{s}" for s in subs]
+
+    def _finish_s2(self) -> None:
+        entries = self.s2_entries
+        for i, e in enumerate(entries):
+            if hit := self._match_s2(_labels(e)):
+                e.row, e.used = hit
+                self.seen.add("s2." + e.row)
+            if e.one_line and (hit := self._match_s2(_after(entries, i), last=False)):
+                e.next_row = hit[0]
+
+        def fits(e: _Entry, key: str) -> bool:
+            return self._fit(key, e.run, len(self._s2_names(key)), quiet=True) is not None
+
+        index = {key: i for i, key in enumerate(self.s2_spec)}
+        placed = _solve(entries, index, fits, "section2", self.warnings)
+        if after := [key for _, key, how in placed if how == _AFTER]:
+            self.warnings.append(_after_note("section2", after))
+        for entry, key, how in placed:
+            if how and how != _AFTER:
+                self.warnings.append(f"section2.{key}: {how}; read as that row")
+            names = self._s2_names(key)
             fit = self._fit(f"section2.{key}", entry.run, len(names))
-            self.seen.add("s2." + key)
             if fit is not None:
-                self._store(self.s2, key, f"section2.{key}", self._cells(key, names, fit))
-            return
-        self.s3_entries.extend(_split_rows(entry))
+                what = f"section2.{key}"
+                self._store(self.s2, key, what, self._cells(what, names, fit))
+        self._misfits(entries, placed, lambda key: (f"section2.{key}", len(self._s2_names(key))))
+
+    def _misfits(
+        self, entries: list[_Entry], placed: list[tuple[_Entry, str, str]], shape: Any
+    ) -> None:
+        """Say why a run named by its label was not placed: its cells do not fit the row."""
+        done = {id(e) for e, _, _ in placed}
+        rows = {row for _, row, _ in placed}
+        for e in entries:
+            if id(e) not in done and e.row and e.row not in rows:
+                what, width = shape(e.row)
+                self._fit(what, e.run, width)
 
     def _finish_s3(self) -> None:
-        s3 = _Section3(self.template, self.s3_entries)
+        def fits(e: _Entry, row: str) -> bool:
+            return (
+                self._fit(row, self._by_header(row, e.run), 7, quiet=True, prefer_head=True)
+                is not None
+            )
+
+        s3 = _Section3(self.template, self.s3_entries, fits)
         placed = s3.resolve()
+        if after := [row for _, row, how in placed if how == _AFTER]:
+            self.warnings.append(_after_note("section3", after))
         for entry, row, how in placed:
             if self.template == "2019" and row in ("other_no_correction", "other_no_fee"):
                 self.warnings.append(f"section3.{row}: row of the 2021 template in a 2019 report")
@@ -1352,15 +1454,19 @@ class _Reader:
                     "(六)其他处理 row; read as section3.other (other_no_correction and "
                     "other_no_fee left null)"
                 )
-            elif how:
+            elif how and how != _AFTER:
                 self.warnings.append(f"section3.{row}: {how}; read as that row")
             self.seen.add("s3." + row)
             names = [f"section3.{row}.{c}" for c in SECTION3_COLUMNS]
             vals = self._by_header(f"section3.{row}", entry.run)
             fit = self._fit(f"section3.{row}", vals, len(names), prefer_head=True)
             if fit is not None:
-                self._store(self.s3, row, f"section3.{row}", self._cells(row, names, fit))
+                what = f"section3.{row}"
+                self._store(self.s3, row, what, self._cells(what, names, fit))
         self.warnings.extend(s3.warnings)
+        self._misfits(
+            self.s3_entries, placed, lambda row: (f"section3.{row}", len(SECTION3_COLUMNS))
+        )
 
     def _finish_s4(self) -> None:
         """Section 4 is one row of 15 cells; take the run that has exactly that many."""
@@ -1393,7 +1499,10 @@ class _Reader:
         def flush() -> None:
             nonlocal labels
             if vals:
-                self._group(_Entry(self.section, labels, list(vals), group=self.group))
+                self.last_entry = _Entry(
+                    self.section, labels, list(vals), group=self.group, rowwise=self.rowwise
+                )
+                self._group(self.last_entry)
                 labels = []
                 vals.clear()
 
@@ -1403,6 +1512,9 @@ class _Reader:
                 labels = []
             elif tok.kind == HEAD:
                 flush()
+                if labels and self.last_entry is not None:
+                    if self.last_entry.section == self.section:
+                        self.last_entry.after = labels
                 labels = []
                 self.section = tok.section
             elif tok.kind == LABEL:
@@ -1422,6 +1534,7 @@ class _Reader:
             else:
                 vals.append(tok)
         flush()
+        self._finish_s2()
         self._finish_s3()
         self._finish_s4()
 
