@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,23 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import FAST, crawl_env, start_replica  # noqa: E402
+from replica.process import ReplicaProcess  # noqa: E402
+
+# The replica answers at once: no politeness delays (the demo's settings, crawler/cli.py).
+FAST = [
+    "--set", "DOWNLOAD_DELAY=0",
+    "--set", "AUTOTHROTTLE_ENABLED=False",
+    "--set", "CONCURRENT_REQUESTS=16",
+    "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    "--set", "GOVCRAWL_RETRY_BACKOFF=1.0",
+]  # fmt: skip
+
+
+def crawl_env(proxy: str) -> dict[str, str]:
+    """This environment with the replica as the only proxy and this checkout importable."""
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "no_proxy")}
+    return {**env, "http_proxy": proxy, "PYTHONPATH": str(REPO)}
+
 
 # The same spider and settings with the archiving extensions and item pipelines switched off.
 PLAIN_SCRAPY = [
@@ -69,15 +86,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for scale in scales:
-            replica = start_replica(tmp, scale=scale)
-            try:
+            with ReplicaProcess(scale=scale) as replica:
                 plain = crawl(tmp / f"plain{scale}", replica.url, [*PLAIN_SCRAPY, *WHOLE_SITE])
                 results[f"scrapy@{scale}"] = plain
                 results[f"govcrawl@{scale}"] = crawl(tmp / f"full{scale}", replica.url, WHOLE_SITE)
                 again = crawl(tmp / f"full{scale}", replica.url, WHOLE_SITE)
                 results[f"govcrawl-again@{scale}"] = again
-            finally:
-                replica.stop()
     for name, r in results.items():
         print(
             f"{name:22} pages {r['pages']:6}  cpu {r['cpu']:7.2f}s  "

@@ -12,20 +12,25 @@ Exit codes (documented in README.md):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
-import shutil
+import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-EXIT_OK, EXIT_CRAWL_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_ARCHIVE, EXIT_NOTHING_FETCHED = range(6)
+from crawler.run import (
+    EXIT_ARCHIVE,
+    EXIT_CRAWL_FAILED,
+    EXIT_NOTHING_FETCHED,
+    EXIT_OK,
+    EXIT_USAGE,
+    run_crawl,
+    summary_line,
+)
 
 logger = logging.getLogger("govcrawl")
 
@@ -72,173 +77,6 @@ def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
 # -- crawl --------------------------------------------------------------------------------------
 
 
-def run_crawl(
-    archive: Path,
-    seeds: list[str],
-    *,
-    max_pages: int | None = None,
-    store: str | None = None,
-    endpoint_url: str | None = None,
-    overrides: dict[str, Any] | None = None,
-    verbose: bool = False,
-    progress: bool | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """Run one crawl into ``archive``; returns (exit code, run summary)."""
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
-
-    from govcrawl.archive.captures import CaptureIndex
-    from govcrawl.archive.layout import ArchiveError, ArchiveLayout
-    from govcrawl.archive.lock import ArchiveLock, ArchiveLocked
-    from govcrawl.archive.recovery import recover_archive
-
-    try:
-        layout = ArchiveLayout.open(archive)
-    except ArchiveError as exc:
-        return EXIT_ARCHIVE, {"error": str(exc)}
-    lock = ArchiveLock(layout.lock_path)
-    try:
-        lock.acquire()
-    except ArchiveLocked as exc:
-        return EXIT_LOCKED, {"error": str(exc)}
-    try:
-        os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-        settings = get_project_settings()
-        index = CaptureIndex.open(
-            (overrides or {}).get("GOVCRAWL_CAPTURE_INDEX") or layout.captures_db,
-            schema=(overrides or {}).get("GOVCRAWL_CAPTURE_SCHEMA"),
-        )
-        try:
-            recovery = recover_archive(layout, index)
-        finally:
-            index.close()
-        if recovery.changed or (layout.root / "reports.journal.jsonl").exists():
-            # The last crawl died: what it fetched last (a report's stylesheet, say) may be
-            # missing, so this run rechecks everything once instead of trusting the schedule.
-            settings.set("GOVCRAWL_REVISIT_INTERVAL", 0, priority="cmdline")
-            settings.set("GOVCRAWL_REPORT_RECHECK", 0, priority="cmdline")
-        settings.set("GOVCRAWL_ARCHIVE_DIR", str(layout.root), priority="cmdline")
-        # This process holds the archive lock already; the WARC stage must not take it again.
-        settings.set("GOVCRAWL_ARCHIVE_LOCK", False, priority="cmdline")
-        settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
-        if max_pages:
-            settings.set("CLOSESPIDER_PAGECOUNT", max_pages, priority="cmdline")
-        if store:
-            settings.set("GOVCRAWL_STORE", store, priority="cmdline")
-        if endpoint_url:
-            settings.set("GOVCRAWL_STORE_ENDPOINT_URL", endpoint_url, priority="cmdline")
-        if progress is None:
-            progress = sys.stderr.isatty() and not verbose
-        if progress:
-            extensions = dict(settings.getdict("EXTENSIONS"))
-            extensions["crawler.extensions.progress.ProgressBar"] = 900
-            settings.set("EXTENSIONS", extensions, priority="cmdline")
-        for key, value in (overrides or {}).items():
-            settings.set(key, value, priority="cmdline")
-
-        started = time.monotonic()
-        started_at = datetime.now(UTC)
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler("portal")
-        try:
-            process.crawl(crawler, seeds=seeds)
-        except ValueError as exc:
-            return EXIT_USAGE, {"error": str(exc)}
-        process.start()
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        _refresh_cdxj(layout)
-        summary = _summary(stats, started_at, time.monotonic() - started, seeds, recovery)
-        _write_run_summary(layout, summary)
-        if store and not layout.sealed_warcs():
-            # Ship the run summary and final indexes too; WARCs still local mean the store failed
-            # (already logged), and `govcrawl sync` sends everything later.
-            try:
-                from govcrawl.store import open_store, sync_archive
-
-                sync_archive(layout, open_store(store, endpoint_url=endpoint_url))
-            except Exception as exc:
-                logger.warning("could not ship the run summary to %s: %s", store, exc)
-        if summary["finish_reason"] == "finished" and layout.jobdir.exists():
-            shutil.rmtree(layout.jobdir, ignore_errors=True)
-        if summary["pages"] == 0:
-            return EXIT_NOTHING_FETCHED, summary
-        if summary["finish_reason"] not in ("finished", "closespider_pagecount"):
-            return EXIT_CRAWL_FAILED, summary
-        return EXIT_OK, summary
-    finally:
-        lock.release()
-
-
-def _refresh_cdxj(layout: Any) -> None:
-    """Keep ARCHIVE/indexes/index.cdxj in step with the sealed WARCs (incremental)."""
-    from govcrawl.publish.cdxj import index_archive
-
-    try:
-        index_archive(layout)
-    except (
-        Exception
-    ):  # the crawl's captures are safe; the index can be rebuilt with `govcrawl index`
-        logger.exception("could not update the CDXJ index")
-
-
-def _summary(
-    stats: dict[str, Any], started_at: datetime, seconds: float, seeds: list[str], recovery: Any
-) -> dict[str, Any]:
-    def n(key: str) -> int:
-        return int(stats.get(key, 0) or 0)
-
-    return {
-        "started": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "duration_seconds": round(seconds, 3),
-        "seeds": seeds,
-        "finish_reason": stats.get("finish_reason", "unknown"),
-        "pages": n("response_received_count"),
-        "requests": n("downloader/request_count"),
-        "reports": {
-            "seen": n("govcrawl/reports/seen"),
-            "new": n("govcrawl/reports/new"),
-            "changed": n("govcrawl/reports/changed"),
-            "unchanged": n("govcrawl/reports/unchanged"),
-            "gone": n("govcrawl/reports/gone"),
-            "redated": n("govcrawl/reports/redated"),
-        },
-        "records": n("govcrawl/warc/records"),
-        "revisits": n("govcrawl/warc/revisits"),
-        "bytes": n("govcrawl/warc/bytes"),
-        "errors": n("log_count/ERROR"),
-        "http_errors": {
-            k.rsplit("/", 1)[-1]: v
-            for k, v in stats.items()
-            if k.startswith("downloader/response_status_count/4")
-            or k.startswith("downloader/response_status_count/5")
-        },
-        "traps_dropped": n("govcrawl/traps/dropped"),
-        "robots_forbidden": n("robotstxt/forbidden"),
-        "recovered": dataclasses.asdict(recovery) if recovery is not None else {},
-    }
-
-
-def _write_run_summary(layout: Any, summary: dict[str, Any]) -> Path:
-    layout.runs_dir.mkdir(parents=True, exist_ok=True)
-    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + ".json"
-    path = layout.runs_dir / name
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def _summary_line(summary: dict[str, Any]) -> str:
-    r = summary["reports"]
-    return (
-        f"govcrawl: {summary['pages']} pages, reports {r['new']} new / {r['changed']} changed / "
-        f"{r['unchanged']} unchanged / {r['gone']} gone, {summary['bytes']} bytes archived, "
-        f"{summary['errors']} errors, {summary['duration_seconds']:.1f}s "
-        f"({summary['finish_reason']})"
-    )
-
-
 def cmd_crawl(args: argparse.Namespace) -> int:
     seeds = _read_seeds(args)
     overrides = _parse_sets(args.set)
@@ -253,7 +91,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     )
     if "error" in summary:
         return _fail(code, summary["error"])
-    print(_summary_line(summary))
+    print(summary_line(summary))
     if code == EXIT_NOTHING_FETCHED:
         return _fail(code, "nothing could be fetched: check the network, the proxy and the seeds")
     return code
@@ -263,23 +101,40 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Crawl the bundled replica portal through its proxy: the offline end-to-end demo."""
-    from replica.server import ReplicaServer
+    """Crawl the replica portal through its proxy: the offline end-to-end demo.
 
-    with ReplicaServer(round=args.round) as server:
-        os.environ["http_proxy"] = server.url
+    The replica is test data, not part of the installed package: it runs as a child process
+    (`python -m replica.server`) from the source checkout this module lives in.
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    if not (checkout / "replica" / "server.py").is_file():
+        return _fail(
+            EXIT_USAGE,
+            "the demo needs a source checkout (the replica portal is not installed with "
+            "govcrawl): run `bash scripts/run` in a clone of the repository",
+        )
+    cmd = [sys.executable, "-m", "replica.server", "--port", "0", "--round", str(args.round)]
+    server = subprocess.Popen(cmd, cwd=checkout, stdout=subprocess.PIPE, text=True)
+    try:
+        ready = (server.stdout.readline() if server.stdout else "").split()
+        if ready[:1] != ["READY"]:
+            return _fail(EXIT_CRAWL_FAILED, "the replica portal did not start")
+        os.environ["http_proxy"] = ready[1]
         os.environ.pop("no_proxy", None)
         os.environ.pop("NO_PROXY", None)
-        print(f"govcrawl: replica portal serving at {server.url} (used as http_proxy)")
+        print(f"govcrawl: replica portal serving at {ready[1]} (used as http_proxy)")
         code, summary = run_crawl(
             Path(args.archive),
             [],
             overrides=REPLICA_SETTINGS,
             verbose=args.verbose,
         )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
     if "error" in summary:
         return _fail(code, summary["error"])
-    print(_summary_line(summary))
+    print(summary_line(summary))
     from govcrawl.archive.reports import read_reports
 
     layout_reports = read_reports(Path(args.archive) / "reports.jsonl")
@@ -426,9 +281,36 @@ def cmd_sync(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(EXIT_USAGE, str(exc))
     assert store is not None
+    if args.verify:
+        return _verify_store(layout, store, args)
     report = sync_archive(layout, store)
     print(f"govcrawl: {report.uploaded} uploaded, {report.failed} failed, {report.bytes} bytes")
     return EXIT_OK if report.failed == 0 else EXIT_CRAWL_FAILED
+
+
+def _verify_store(layout: Any, store: Any, args: argparse.Namespace) -> int:
+    """`sync --verify`: list the store against store.json and the capture index."""
+    from govcrawl.archive.captures import CaptureIndex
+    from govcrawl.store.sync import verify_store
+
+    target = args.capture_index or (layout.captures_db if layout.captures_db.exists() else None)
+    names: set[str] = set()
+    if target is not None:
+        with CaptureIndex.open(target, schema=args.capture_schema) as index:
+            names = index.warc_names()
+    try:
+        report = verify_store(layout, store, names)
+    except Exception as exc:  # the store's own errors: unreachable, access denied
+        return _fail(EXIT_CRAWL_FAILED, f"cannot list {store.describe()}: {exc}")
+    for key in report.missing:
+        print(f"missing {store.describe()}/{key}")
+    for line in report.mismatched:
+        print(f"mismatch {store.describe()}/{line}")
+    print(
+        f"govcrawl: {report.checked} objects checked, {len(report.missing)} missing, "
+        f"{len(report.mismatched)} mismatching"
+    )
+    return EXIT_OK if report.ok else EXIT_CRAWL_FAILED
 
 
 # -- coverage -----------------------------------------------------------------------------------
@@ -518,6 +400,14 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--archive", default="archive")
     sync.add_argument("--store")
     sync.add_argument("--endpoint-url")
+    sync.add_argument(
+        "--verify",
+        action="store_true",
+        help="list the store and report objects missing or differing from what the archive "
+        "recorded (exit 1 if any); uploads nothing",
+    )
+    sync.add_argument("--capture-index", help="capture index DSN (default ARCHIVE's SQLite)")
+    sync.add_argument("--capture-schema", help="PostgreSQL schema of the capture index")
     sync.set_defaults(func=cmd_sync)
 
     coverage = sub.add_parser(

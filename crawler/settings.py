@@ -39,13 +39,19 @@ GOVCRAWL_RETRY_BACKOFF_MAX = 60.0
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.traps.TrapGuardMiddleware": 120,
-    "crawler.middlewares.conditional.ConditionalRequestMiddleware": 560,
     "crawler.middlewares.revisit.RevisitPolicyMiddleware": 130,
+    # Each host's download slot gets its site profile's delay and concurrency.
+    "crawler.middlewares.politeness.ProfilePolitenessMiddleware": 140,
+    "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
+    # Closest to the downloader (like HttpCacheMiddleware): a 304 becomes the archived response
+    # before decompression, robots.txt, the spider or the pipelines see it.
+    "crawler.middlewares.conditional.ConditionalRequestMiddleware": 950,
 }
 
 EXTENSIONS = {
+    # The crawl run (lock, recovery, capture index, run summary) comes first: the others use it.
+    "crawler.run.CrawlRunExtension": 0,
     "crawler.extensions.warc.WarcArchiveExtension": 100,
     "crawler.extensions.storage.StorageExtension": 200,
 }
@@ -58,11 +64,32 @@ ITEM_PIPELINES = {
 
 # Where the archive lives; `govcrawl crawl --archive DIR` sets it.
 GOVCRAWL_ARCHIVE_DIR = "archive"
+# Capture index: None = ARCHIVE/captures.sqlite3; or a postgresql:// DSN and its schema.
+GOVCRAWL_CAPTURE_INDEX = None
+GOVCRAWL_CAPTURE_SCHEMA = None
 GOVCRAWL_WARC_PREFIX = "govcrawl"
 GOVCRAWL_WARC_MAX_SIZE = 1_000_000_000
-# Scheduled crawls: articles are refetched after a week, reports after a day (crawler/revisit.py).
+GOVCRAWL_WARC_OPERATOR = None
+# Ask "changed?" (If-None-Match / If-Modified-Since) for pages already archived.
+GOVCRAWL_CONDITIONAL_REQUESTS = True
+# Scheduled crawls (crawler/middlewares/revisit.py): ordinary articles are refetched after a
+# week; reports (and their counters) and lists every run; "due" with 6 hours of slack.
 GOVCRAWL_REVISIT_INTERVAL = 7 * 24 * 3600
-GOVCRAWL_REPORT_RECHECK = 24 * 3600
+GOVCRAWL_REPORT_RECHECK = 0
+GOVCRAWL_SCHEDULE_SLACK = 6 * 3600
+# Seconds added to the crawl's clock (tests move time with it; see govcrawl/clock.py).
+GOVCRAWL_CLOCK_OFFSET = None
+# Whole-site mode: follow every in-scope link, not only the way to the report columns.
+GOVCRAWL_FOLLOW_ALL = False
+# Extraction worker processes (0: extract in the crawl process).
+GOVCRAWL_EXTRACT_WORKERS = 1
+# Store (crawler/extensions/storage.py): None or a local path = the archive folder only.
+GOVCRAWL_STORE = None
+GOVCRAWL_STORE_ENDPOINT_URL = None
+GOVCRAWL_STORE_MULTIPART_THRESHOLD = 8 * 1024 * 1024
+GOVCRAWL_STORE_PART_SIZE = 8 * 1024 * 1024
+GOVCRAWL_STORE_CONNECT_TIMEOUT = 5.0
+GOVCRAWL_STORE_MAX_ATTEMPTS = 3
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from scrapy import signals
@@ -14,12 +13,13 @@ from scrapy.crawler import Crawler
 
 from crawler.extensions.warc import WarcArchiveExtension
 from crawler.items import Capture, ReportItem
-from crawler.middlewares.revisit import REPORT, PageStates
-from govcrawl.archive.captures import CaptureIndex, shared_index
+from crawler.middlewares.revisit import NOT_FOUND, REPORT, mark_page
+from crawler.run import CrawlRun, crawl_run
+from govcrawl.archive.captures import CaptureIndex
 from govcrawl.archive.dedupe import assign_group, text_fingerprint
-from govcrawl.archive.layout import ArchiveLayout
 from govcrawl.archive.reports import (
     SCHEMA_VERSION,
+    content_digest,
     read_journal,
     read_reports,
     unify_groups,
@@ -63,32 +63,34 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
         ],
         "tables": item.tables,
         "tables_from": item.extra.get("tables_from"),
+        "landing_url": item.extra.get("landing_url"),
         "published_earlier": [],
+        "content_digest": None,
+        "gone": None,
     }
 
 
 class ReportRecordPipeline:
-    def __init__(self, crawler: Crawler, layout: ArchiveLayout) -> None:
+    def __init__(self, crawler: Crawler, run: CrawlRun) -> None:
         self.crawler = crawler
-        self.layout = layout
+        self.run = run
+        self.layout = run.layout
         self.index: CaptureIndex | None = None
         self.previous: dict[str, dict[str, Any]] = {}
         self.current: dict[str, dict[str, Any]] = {}
-        self.journal_path = layout.root / "reports.journal.jsonl"
+        self.journal_path = self.layout.root / "reports.journal.jsonl"
         self.journal: Any = None
         self.interrupted: dict[str, dict[str, Any]] = {}
-        self.page_states = PageStates.for_archive(layout.root)
+        self.redirected_from: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReportRecordPipeline:
-        layout = ArchiveLayout.open(Path(crawler.settings.get("GOVCRAWL_ARCHIVE_DIR", "archive")))
-        pipe = cls(crawler, layout)
+        pipe = cls(crawler, crawl_run(crawler))
         crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
         return pipe
 
     def open_spider(self) -> None:
-        # The WARC stage's index (SQLite file or PostgreSQL schema), shared per crawler.
-        self.index = shared_index(self.crawler)
+        self.index = self.run.index
         self.previous = read_reports(self.layout.reports_jsonl)
         # A crawl killed before its end left its records in the journal: they count as earlier.
         self.interrupted = read_journal(self.journal_path)
@@ -135,13 +137,10 @@ class ReportRecordPipeline:
                     # A revisit's text is its original's, already stored next to that original.
                     warc.write_text_conversion(cap, item.text)
         record = report_record(item, None if group is None else str(group))
-        if item.url not in self.previous and record["status"] is not None:
-            # Status speaks of the report: first recorded now is new, whatever errors came before.
-            record["status"] = "new"
-        elif record["status"] == "unchanged" and item.url in self.interrupted:
-            # Resuming a killed crawl: what it found then is what this crawl found.
-            record["status"] = self.interrupted[item.url]["status"]
+        record["content_digest"] = content_digest(record)
         previous = self.previous.get(item.url, {})
+        record["status"] = self._status(item, record, previous, cap)
+        self.redirected_from.update(item.extra.get("redirected_from") or ())
         earlier = list(previous.get("published_earlier") or [])
         if previous.get("published") and previous["published"] != record["published"]:
             # The portal changed the report's date: flag it and keep what it said before.
@@ -159,11 +158,65 @@ class ReportRecordPipeline:
         self.journal.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.journal.flush()
         # Only now may later crawls skip the page as a recently checked report.
-        for url in {item.url, item.extra.get("landing_url") or item.url}:
-            self.page_states.mark(url, REPORT)
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"govcrawl/reports/{record['status'] or 'unknown'}")
+        mark_page(self.run, [item.url, item.extra.get("landing_url") or item.url], REPORT)
         return item
+
+    def _status(
+        self,
+        item: ReportItem,
+        record: dict[str, Any],
+        previous: dict[str, Any],
+        cap: Capture | None,
+    ) -> str | None:
+        """new / changed / unchanged, judged on the report's content (``content_digest``), not
+        on its bytes: a printed visit count or a date header changes the page, not the report."""
+        if cap is None:
+            return None
+        if not previous:
+            # First recorded now: new, whatever errors came before.
+            return "new"
+        if item.url in self.interrupted:
+            # Resuming a killed crawl: what it found then is what this crawl found.
+            return str(self.interrupted[item.url]["status"])
+        if previous.get("status") == "gone":
+            return "changed"  # back after it was gone
+        if previous.get("content_digest"):
+            same = previous["content_digest"] == record["content_digest"]
+            return "unchanged" if same else "changed"
+        # A record from before content digests: its capture's payload decides.
+        return "unchanged" if cap.status == "unchanged" else "changed"
+
+    def _gone(self, url: str, old: dict[str, Any]) -> dict[str, Any] | None:
+        """Evidence that the report once recorded at ``url`` is gone, from this run's capture of
+        its page: 404/410, a redirect to a page that is not a report, or a page answered 200
+        that is no longer a report (a soft 404, the portal's home). None when it was not
+        fetched this run or the answer says nothing (5xx, a failed fetch)."""
+        assert self.index is not None
+        page = old.get("landing_url") or url
+        last = self.index.last_capture(page)
+        if last is None or last.run_id != self.run.run_id:
+            return None
+        if last.http_status in GONE_STATUSES:
+            reason = f"HTTP {last.http_status}"
+        elif 300 <= last.http_status < 400:
+            if page in self.redirected_from:
+                return None  # moved to a page that is still a report
+            reason = "redirected to a page that is not a report"
+        elif last.http_status == 200:
+            state = self.index.page_state(page)
+            if state is not None and state[0] == NOT_FOUND:
+                reason = "the page says it does not exist (soft 404)"
+            else:
+                reason = "the page is no longer a report"
+        else:
+            return None
+        return {
+            "reason": reason,
+            "fetched": last.fetched,
+            "http_status": last.http_status,
+            "warc": last.warc,
+            "offset": last.offset,
+        }
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.index is None:
@@ -172,16 +225,20 @@ class ReportRecordPipeline:
         for url, old in self.previous.items():
             if url in self.current:
                 continue
-            last = self.index.last_capture(url)
-            gone = last is not None and last.http_status in GONE_STATUSES
-            merged[url] = dict(old, status="gone" if gone else "unchanged")
+            gone = self._gone(url, old)
+            if gone is not None:
+                merged[url] = dict(old, status="gone", gone=gone)
+            elif old.get("status") != "gone":
+                merged[url] = dict(old, status="unchanged")
         merged.update(self.current)
         unify_groups(merged)
         write_reports(self.layout.reports_jsonl, merged)
         self.journal.close()
         self.journal_path.unlink(missing_ok=True)
-        assert self.crawler.stats is not None
-        self.crawler.stats.set_value(
-            "govcrawl/reports/gone", sum(1 for r in merged.values() if r["status"] == "gone")
-        )
-        self.index = None  # closed by shared_index when the engine stops
+        # The run's counts are the statuses reports.jsonl now holds.
+        stats = self.crawler.stats
+        assert stats is not None
+        for status in ("new", "changed", "unchanged", "gone"):
+            count = sum(1 for r in merged.values() if r["status"] == status)
+            stats.set_value(f"govcrawl/reports/{status}", count)
+        self.index = None  # the crawl run closes it when the engine stops

@@ -1,4 +1,4 @@
-"""What the replica says: agencies, annual-report specs and report bodies built from real texts.
+"""Report bodies: the text of each annual report, built from the real page texts.
 
 Report bodies are assembled from the real page texts in replica/texts/: a report based on a real
 page starts with that page's own opening; the rest (and reports of other years) is completed from
@@ -17,7 +17,8 @@ from functools import cache
 from pathlib import Path
 
 from replica import tables as T
-from replica.textutil import fw, hw, sentences
+from replica.catalog import ReportSpec
+from replica.textutil import sentences
 
 logger = logging.getLogger(__name__)
 
@@ -58,93 +59,6 @@ def real_paragraphs(
         if "。" in last:
             out.append(last[: last.rindex("。") + 1])
     return out
-
-
-@dataclass(frozen=True)
-class Agency:
-    name: str  # full issuing body
-    source: str  # the usual 来源 text
-    short: str  # how the body names itself in running text
-    we: str  # 我局 / 我办 / 我委 / 我盟 ...
-    phone: str
-    title_name: str = ""  # name used in report titles (兴安盟, 科尔沁右翼前旗), default `name`
-
-    @property
-    def in_title(self) -> str:
-        return self.title_name or self.name
-
-
-AGENCIES: dict[str, Agency] = {
-    "gaj": Agency("兴安盟公安局", "盟公安局", "公安局", "我局", "0482-8266637"),
-    "mzj": Agency("兴安盟民政局", "盟民政局", "民政局", "我局", "0482-8267136"),
-    "wsb": Agency("兴安盟行署外事办公室", "盟外事办", "外事办", "我办", "0482-8266956"),
-    "nmj": Agency("兴安盟农牧局", "盟农牧局", "农牧局", "我局", "0482-8223071"),
-    "meng": Agency(
-        "兴安盟行政公署", "盟行政审批和政务服务局", "兴安盟", "我盟", "0482-8201600", "兴安盟"
-    ),
-    "kyqq": Agency(
-        "科尔沁右翼前旗人民政府",
-        "科右前旗政务服务与数据管理局",
-        "科右前旗",
-        "我旗",
-        "0482-8395216",
-        "科尔沁右翼前旗",
-    ),
-    "kyzq_lcj": Agency("科右中旗林业和草原局", "林草局", "林草局", "我局", "0482-4512267"),
-    "wlht": Agency("乌兰浩特市人民政府", "乌兰浩特市", "乌兰浩特市", "我市", "0482-8299108"),
-    "wlht_wjw": Agency("乌兰浩特市卫生健康委员会", "市卫健委", "市卫健委", "我委", "0482-8299226"),
-    "aes_wjw": Agency("阿尔山市卫生健康委员会", "市卫健委", "市卫健委", "我委", "0482-7122361"),
-    "xfj": Agency("兴安盟信访局", "盟信访局", "信访局", "我局", "0482-8266173"),
-    "czj": Agency("兴安盟财政局", "盟财政局", "财政局", "我局", "0482-8266350"),
-    "tjj": Agency("兴安盟统计局", "盟统计局", "统计局", "我局", "0482-8266412"),
-    "jyj": Agency("兴安盟教育局", "盟教育局", "教育局", "我局", "0482-8213566"),
-}
-
-
-@dataclass(frozen=True)
-class ReportSpec:
-    key: str
-    agency: str  # key into AGENCIES
-    year: int
-    published: str  # China time as the page prints it: "2022-01-21 18:27:17", "2021-01-29"
-    template: str  # "2021" | "2019" | "prose"
-    layout: str | None  # html | flat | rows | docx | xlsx | pdf | None (prose)
-    real: str | None = None  # key into REAL_OPENINGS
-    cells: str = "zero"  # zero | blank | slash (see tables.generate)
-    digits: str = "half"  # half | full
-    broken: bool = False  # own arithmetic broken on purpose
-    applications: int | None = None  # new applications (fixed by the real text)
-    source: str | None = "agency"  # "agency": the agency's usual 来源; None: empty 来源
-    halfwidth: bool = False  # keep the saved text's half-width punctuation
-    added_in: int = 1  # first round the report exists
-    removed_in: int | None = None  # round from which the page answers 404
-    edited_in: int | None = None  # round from which one sentence reads differently
-    redated: tuple[int, str] | None = None  # (round, date): from that round the page prints it
-    fixed_s2: dict | None = None  # section-2 values copied from the real page
-
-    @property
-    def agency_obj(self) -> Agency:
-        return AGENCIES[self.agency]
-
-    @property
-    def title(self) -> str:
-        return f"{self.agency_obj.in_title}{self.year}年政府信息公开工作年度报告"
-
-    @property
-    def source_text(self) -> str | None:
-        return self.agency_obj.source if self.source == "agency" else self.source
-
-    def published_in(self, round_: int) -> str:
-        """The publication date the page prints in ``round_`` (a CMS re-save can change it)."""
-        if self.redated is not None and round_ >= self.redated[0]:
-            return self.redated[1]
-        return self.published
-
-    def exists_in(self, round_: int) -> bool:
-        return round_ >= self.added_in and (self.removed_in is None or round_ < self.removed_in)
-
-    def punct(self) -> Callable[[str], str]:
-        return hw if self.halfwidth else fw
 
 
 # Real openings: (text file prefix, first kept line, stop line, skipped lines).
@@ -377,18 +291,6 @@ def _active_counts(rng: random.Random, edited: bool) -> dict[str, int]:
     return {"a": a, "b": b, "c": c, "d": d, "e": e}
 
 
-def _seed_tables_fixed() -> dict:
-    """Section-2 values printed on the seed page (00_seed_xam_gaj_2021_full.txt)."""
-    return {
-        "rules": {"issued": 0, "repealed": 0, "in_force": 0},
-        "normative_documents": {"issued": 2, "repealed": 0, "in_force": 2},
-        "licensing": 307111,
-        "penalty": 10,
-        "enforcement": 289,
-        "fees_10k_yuan": 3413.765,
-    }
-
-
 def build_body(spec: ReportSpec, round_: int = 1) -> Body:
     """The body of one report in one round (deterministic)."""
     rng = random.Random(spec.key)
@@ -508,116 +410,3 @@ def _numbered_subsections(blocks: list[tuple[str, str]]) -> int:
         elif kind == "h" and text.startswith("• "):
             n += 1
     return n
-
-
-# --- The annual reports ----------------------------------------------------------------------
-REPORTS: list[ReportSpec] = [
-    # www.xam.gov.cn (main portal)
-    ReportSpec(
-        "meng-2012",
-        "meng",
-        2012,
-        "2013-01-25 09:12:40",
-        "prose",
-        None,
-        real="np2012",
-        source="盟行署办公厅",
-    ),
-    ReportSpec("meng-2019", "meng", 2019, "2020-03-11 10:05:33", "2019", "html", real="meng2019"),
-    ReportSpec("gaj-2019", "gaj", 2019, "2020-01-20 16:05:12", "2019", "flat", cells="blank"),
-    ReportSpec("gaj-2020", "gaj", 2020, "2021-01-22 11:30:45", "2019", "html"),
-    ReportSpec("meng-2020", "meng", 2020, "2021-01-29 17:02:11", "2019", "flat"),
-    ReportSpec(
-        "gaj-2021",
-        "gaj",
-        2021,
-        "2022-01-21 18:27:17",
-        "2021",
-        "flat",
-        real="gaj2021",
-        applications=0,
-        halfwidth=True,
-        fixed_s2=_seed_tables_fixed(),
-    ),
-    ReportSpec("meng-2021", "meng", 2021, "2022-01-28 16:40:05", "2021", "html"),
-    ReportSpec("gaj-2022", "gaj", 2022, "2023-01-19 09:41:27", "2021", "html", digits="full"),
-    ReportSpec("meng-2022", "meng", 2022, "2023-01-30 10:20:18", "2021", "html"),
-    ReportSpec("xfj-2022", "xfj", 2022, "2023-01-16 15:03:09", "2021", "rows"),
-    ReportSpec("czj-2022", "czj", 2022, "2023-01-31 11:15:00", "2021", "docx"),
-    ReportSpec(
-        "gaj-2023", "gaj", 2023, "2024-01-23 10:12:55", "2021", "rows",
-        redated=(2, "2024-03-05 08:40:12"),
-    ),  # fmt: skip
-    ReportSpec("meng-2023", "meng", 2023, "2024-01-29 15:20:31", "2021", "html", edited_in=2),
-    ReportSpec("tjj-2023", "tjj", 2023, "2024-01-25 14:47:06", "2021", "xlsx"),
-    ReportSpec(
-        "meng-2024", "meng", 2024, "2025-01-20 17:24", "2021", "html", real="meng2024", source=None
-    ),
-    ReportSpec("jyj-2024", "jyj", 2024, "2025-01-23 09:30:00", "2021", "pdf"),
-    ReportSpec("gaj-2024", "gaj", 2024, "2025-01-21 18:02:44", "2021", "flat"),
-    ReportSpec("meng-2025", "meng", 2025, "2026-01-29 16:10:00", "2021", "html"),
-    ReportSpec("gaj-2025", "gaj", 2025, "2026-01-27 10:08:19", "2021", "html", added_in=2),
-    # mzj.xam.gov.cn
-    ReportSpec("mzj-2020", "mzj", 2020, "2021-01-26 10:33:20", "2019", "flat"),
-    ReportSpec(
-        "mzj-2021",
-        "mzj",
-        2021,
-        "2022-01-24 15:49:02",
-        "2021",
-        "html",
-        real="mzj2021",
-        applications=0,
-    ),
-    ReportSpec("mzj-2022", "mzj", 2022, "2023-01-20 09:55:41", "2021", "html"),
-    ReportSpec("mzj-2023", "mzj", 2023, "2024-01-22 16:18:03", "2021", "html", broken=True),
-    ReportSpec("mzj-2024", "mzj", 2024, "2025-01-24 11:27:36", "2021", "rows", removed_in=2),
-    # wsb.xam.gov.cn
-    ReportSpec("wsb-2020", "wsb", 2020, "2021-01-28 09:30", "2019", "html"),
-    ReportSpec("wsb-2022", "wsb", 2022, "2023-01-18 10:05", "2021", "flat"),
-    ReportSpec("wsb-2023", "wsb", 2023, "2024-01-19 15:40", "2021", "html"),
-    ReportSpec("wsb-2024", "wsb", 2024, "2025-01-17 11:02", "2021", "rows"),
-    ReportSpec(
-        "wsb-2025", "wsb", 2025, "2026-01-20 17:20", "2021", "html", real="wsb2025", applications=0
-    ),
-    # nmj.xam.gov.cn (GBK)
-    ReportSpec("nmj-2020", "nmj", 2020, "2021-01-29", "2019", "flat"),
-    ReportSpec("nmj-2021", "nmj", 2021, "2022-01-27", "2021", "flat", digits="full"),
-    ReportSpec("nmj-2022", "nmj", 2022, "2023-01-30", "2021", "html"),
-    ReportSpec("nmj-2023", "nmj", 2023, "2024-01-26", "2021", "html"),
-    ReportSpec("nmj-2024", "nmj", 2024, "2025-01-22", "2021", "rows"),
-    # www.kyqq.gov.cn (Hanweb)
-    ReportSpec("kyqq-2022", "kyqq", 2022, "2023-01-31 10:00", "2021", "html"),
-    ReportSpec("kyqq-2023", "kyqq", 2023, "2024-01-30 16:45", "2021", "flat"),
-    ReportSpec("kyqq-2024", "kyqq", 2024, "2025-01-24 09:12", "2021", "html", source=None),
-    ReportSpec("kyqq-2025", "kyqq", 2025, "2026-01-30 16:31", "2021", "rows", real="kyqq2025"),
-    # county sites on the dated-article CMS
-    ReportSpec(
-        "kyzq-lcj-2020", "kyzq_lcj", 2020, "2021-01-29 16:22", "2019", "flat", real="kyzq2020"
-    ),
-    ReportSpec("kyzq-lcj-2021", "kyzq_lcj", 2021, "2022-01-27 09:18", "2021", "html"),
-    ReportSpec("wlht-2021", "wlht", 2021, "2022-01-25 10:15", "2021", "html", real="wlht2021"),
-    ReportSpec(
-        "wlht-wjw-2022",
-        "wlht_wjw",
-        2022,
-        "2023-01-18 16:40:12",
-        "2021",
-        "flat",
-        real="wljw2022",
-        cells="slash",
-        applications=0,
-    ),
-    ReportSpec(
-        "aes-wjw-2025",
-        "aes_wjw",
-        2025,
-        "2026-01-15 09:19",
-        "2021",
-        "html",
-        real="aes2025",
-        applications=1,
-    ),
-    ReportSpec("aes-wjw-2024", "aes_wjw", 2024, "2025-01-16 10:30", "2021", "flat"),
-]
-REPORTS_BY_KEY = {r.key: r for r in REPORTS}

@@ -1,6 +1,9 @@
-"""The replica's hosts: CMS family, path prefix, menus, footers, robots rules, assets."""
+"""The replica's hosts and their columns: CMS family, path prefix, menus, footers, robots rules,
+assets, and the tree of list columns each host has."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from replica.templates import HostCfg
 
@@ -173,3 +176,110 @@ BARE_XAM = "xam.gov.cn"
 
 GOV_HOSTS = [WWW, MZJ, WSB, NMJ, KYQQ, KYZQ, WLHT, AES]
 ALL_HOSTS = {h.host: h for h in GOV_HOSTS + [SPAM]}
+
+
+# --- Columns (list pages) -------------------------------------------------------------------
+
+# www.xam.gov.cn: year sub-columns of 政府信息公开年报 (zfxxgknb46), by report year.
+XAM_NB = "/xam/zwgk73/zfxxgk31/zfxxgknb46/"
+XAM_YEAR_COLS = {
+    2025: "5781234",
+    2024: "5573190",
+    2023: "5329871",
+    2022: "5103465",
+    2021: "4800984",
+    2020: "4580233",
+    2019: "4359102",
+    2012: "3650817",
+}
+MZJ_NB = "/mzj/zfxxgk64/zfxxgknb25/"
+NMJ_NB = "/xamagri/xxgk12/zfxxgknb7/"
+# The 年报 column of each host but www (whose reports go to the year columns).
+NB_COLUMN = {
+    MZJ.host: "m:nb",
+    WSB.host: "s:nb",
+    NMJ.host: "g:nb",
+    KYQQ.host: "q:nb",
+    KYZQ.host: "z:nb",
+    WLHT.host: "l:nb",
+    AES.host: "a:nb",
+}
+
+
+@dataclass(frozen=True)
+class ColumnCfg:
+    key: str  # "<host tag>:<name>"
+    host: HostCfg
+    base: str  # directory path ending in "/" (hanweb: "/col/col<id>/")
+    name: str
+    parent: str | None = None  # key of the parent column
+    page_size: int = 15
+    col_id: str = ""  # hanweb column id
+    note_html: str = ""  # extra links under the column name
+
+
+def _columns() -> list[ColumnCfg]:
+    C = ColumnCfg
+    cols = [
+        C("w:xwzx", WWW, "/xam/xwzx12/", "新闻中心"),
+        C("w:zwyw", WWW, "/xam/xwzx12/zwyw27/", "政务要闻", "w:xwzx", 20),
+        C("w:bmdt", WWW, "/xam/xwzx12/bmdt29/", "部门动态", "w:xwzx", 20),
+        C("w:qxsdt", WWW, "/xam/xwzx12/qxsdt31/", "旗县市动态", "w:xwzx", 20),
+        C("w:zwgk", WWW, "/xam/zwgk73/", "政务公开"),
+        C(
+            "w:zfxxgk",
+            WWW,
+            "/xam/zwgk73/zfxxgk31/",
+            "政府信息公开",
+            "w:zwgk",
+            note_html=(
+                '<ul class="sub"><li><a href="/xam/zwgk73/zfxxgk31/zfxxgkzn44/index.html">'
+                "政府信息公开指南</a></li></ul>\n"
+            ),
+        ),
+        C("w:nb", WWW, XAM_NB, "政府信息公开年报", "w:zfxxgk"),
+        *(
+            C(f"w:nb{y}", WWW, f"{XAM_NB}{cid}/", f"{y}年度", "w:nb", 4)
+            for y, cid in XAM_YEAR_COLS.items()
+        ),
+        C(
+            "w:tzgg",
+            WWW,
+            "/xam/zwgk73/tzgg49/",
+            "通知公告",
+            "w:zwgk",
+            note_html=(
+                '<div class="sort"><a href="/xam/zwgk73/tzgg49/list.jsp?page=1&amp;sort=time">'
+                "按时间排序</a></div>\n"
+            ),
+        ),
+        C("w:czyjs", WWW, "/xam/zwgk73/czyjs52/", "财政预决算", "w:zwgk"),
+        C("w:fzzf", WWW, "/xam/zwgk73/fzzfjs55/", "法治政府建设", "w:zwgk"),
+        C("m:zfxxgk", MZJ, "/mzj/zfxxgk64/", "政府信息公开"),
+        C("m:nb", MZJ, MZJ_NB, "政府信息公开年报", "m:zfxxgk", 5),
+        C("m:gzdt", MZJ, "/mzj/gzdt18/", "民政动态"),
+        C("s:zfxxgk", WSB, "/wsb/zfxxgk82/", "政府信息公开"),
+        C("s:nb", WSB, "/wsb/zfxxgk82/zfxxgknb49/", "政府信息公开年报", "s:zfxxgk", 4),
+        C("s:gzdt", WSB, "/wsb/gzdt37/", "外事动态", page_size=12),
+        C("g:xxgk", NMJ, "/xamagri/xxgk12/", "信息公开"),
+        C("g:nb", NMJ, NMJ_NB, "年度报告", "g:xxgk", 5),
+        C("g:gzdt", NMJ, "/xamagri/gzdt3/", "工作动态"),
+        C("g:tzgg", NMJ, "/xamagri/tzgg5/", "通知公告"),
+        # Hanweb columns by id.
+        C("q:zwgk", KYQQ, "/col/col1225/", "政务公开", col_id="1225"),
+        C("q:nb", KYQQ, "/col/col1229/", "政府信息公开年报", "q:zwgk", 3, "1229"),
+        C("q:czyjs", KYQQ, "/col/col1233/", "财政预决算", "q:zwgk", 10, "1233"),
+        C("q:xwdt", KYQQ, "/col/col1201/", "新闻动态", col_id="1201"),
+        C("q:tzgg", KYQQ, "/col/col1203/", "通知公告", col_id="1203"),
+    ]
+    for tag, cfg in (("z", KYZQ), ("l", WLHT), ("a", AES)):
+        nb = f"{cfg.prefix}/zfxxgk/{cfg.extra['nb_slug']}/"
+        cols += [
+            C(f"{tag}:zfxxgk", cfg, f"{cfg.prefix}/zfxxgk/", "政府信息公开"),
+            C(f"{tag}:nb", cfg, nb, "政府信息公开年报", f"{tag}:zfxxgk", 10),
+            C(f"{tag}:zwdt", cfg, f"{cfg.prefix}/zwdt/", "政务动态"),
+        ]
+    return cols
+
+
+COLUMNS = _columns()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from replica.site import Site
+from replica.portal import Portal
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             host = self.headers.get("Host", "")
         headers = {k.lower(): v for k, v in self.headers.items()}
-        resp = self.server.site.respond(self.command, host, target, headers)
+        resp = self.server.portal.respond(self.command, host, target, headers)
         # Logged before answering, so a client that has its answer finds the entry.
         self.server.record(
             {
@@ -84,6 +84,11 @@ class _Handler(BaseHTTPRequestHandler):
                 "headers": {h: self.headers[h] for h in LOGGED_HEADERS if h in self.headers},
             }
         )
+        if resp.delay:
+            time.sleep(resp.delay)
+        if resp.drop:
+            self.close_connection = True
+            return
         self.send_response(resp.status)
         for k, v in resp.headers:
             self.send_header(k, v)
@@ -91,7 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(resp.body)))
         self.end_headers()
         if send_body and resp.body:
-            self.wfile.write(resp.body)
+            self.wfile.write(resp.body[: resp.cut])
+        if resp.cut is not None:
+            self.close_connection = True
 
     def version_string(self) -> str:
         return "nginx"
@@ -104,9 +111,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr: tuple[str, int], site: Site, log: IO[str] | None) -> None:
+    def __init__(self, addr: tuple[str, int], portal: Portal, log: IO[str] | None) -> None:
         super().__init__(addr, _Handler)
-        self.site = site
+        self.portal = portal
         self.log = log
         self.request_log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
@@ -143,10 +150,10 @@ class ReplicaServer:
         self._log: IO[str] | None = None
 
     def start(self) -> int:
-        site = Site(self.round, self.scale)
+        portal = Portal(self.round, self.scale)
         if self.log_path is not None:
             self._log = self.log_path.open("a", encoding="utf-8")
-        self._server = _Server(self._bind, site, self._log)
+        self._server = _Server(self._bind, portal, self._log)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="replica-server", daemon=True
         )
@@ -170,10 +177,10 @@ class ReplicaServer:
         return self._server.request_log
 
     @property
-    def site(self) -> Site:
+    def portal(self) -> Portal:
         if self._server is None:
             raise RuntimeError("server not started")
-        return self._server.site
+        return self._server.portal
 
     def stop(self) -> None:
         if self._server is not None:

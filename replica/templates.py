@@ -189,8 +189,109 @@ def counter_c(col: str, art: str) -> tuple[str, str]:
     return iframe, script
 
 
-def paragraphs(blocks_html: list[str]) -> str:
-    return "\n".join(blocks_html)
+def article(
+    cfg: HostCfg,
+    family: str,
+    path: str,
+    ident: str,
+    *,
+    title: str,
+    crumbs: list[tuple[str, str]],
+    heading_html: str,
+    meta: str,
+    source: str | None,
+    date_printed: str,
+    body_html: str,
+    counter: bool = True,
+    punct: Callable[[str], str] = fw,
+    xxgk: dict[str, str] | None = None,
+    pubdate: str = "",
+    col_name: str = "",
+) -> tuple[str, str | None]:
+    """Render an article; returns (html, counter style)."""
+    style: str | None = None
+    scripts = ""
+    counter_html = ""
+    if counter and family == "old":
+        counter_html, scripts = counter_a(cfg.prefix, ident)
+        style = "A"
+    elif counter and family == "trs":
+        counter_html = counter_b(cfg.prefix, ident)
+        style = "B"
+    elif counter and family == "hanweb":
+        col = path.split("_")[1]
+        iframe, script = counter_c(col, ident)
+        counter_html = '<span id="artcount"></span>'
+        scripts = iframe + script
+        style = "C"
+    info = meta_line(meta, e(source) if source else None, date_printed, counter_html, punct)
+    extra_meta = ""
+    if family == "old":
+        tools = (
+            '<div class="art-tools"><span class="share">分享</span><br>'
+            '<a href="javascript:void(0)" class="down">下载本页</a> '
+            f'<a href="{cfg.prefix}/print/print.jsp?id={ident}">打印</a></div>\n'
+        )
+        content = (
+            f'<div class="article">\n<h1 class="art-title">{heading_html}</h1>\n'
+            f'<div class="art-info">{info}</div>\n{tools}'
+            f'<div class="art-content" id="zoom">\n{body_html}\n</div>\n</div>\n{scripts}'
+        )
+    elif family == "new":
+        tools = (
+            '<div class="tools">字体大小：<a href="javascript:doZoom(18)">A+</a> '
+            '<a href="javascript:doZoom(16)">A</a> <a href="javascript:doZoom(14)">A-</a> '
+            '分享：<a href="javascript:void(0)" class="share-wx">微信</a> '
+            '<a href="javascript:window.print()">打印</a></div>\n'
+        )
+        content = (
+            f'<div class="main">\n<h1>{heading_html}</h1>\n<div class="info">{info}</div>\n'
+            f'{tools}<div class="content" id="zoom">\n{body_html}\n</div>\n</div>\n'
+        )
+    elif family == "trs":
+        content = (
+            f'<div class="article">\n<h1>{heading_html}</h1>\n<div class="info">{info}</div>\n'
+            f'<div class="TRS_Editor" id="zoom">\n{body_html}\n</div>\n'
+            f'<div class="tools"><a href="{cfg.prefix}/print.jsp?aid={ident}">【打印本页】</a> '
+            '<a href="javascript:window.close()">【关闭窗口】</a></div>\n</div>\n'
+        )
+    else:  # hanweb
+        extra_meta = (
+            f'<meta name="SiteName" content="{e(cfg.site_name)}">\n'
+            f'<meta name="ColumnName" content="{e(col_name)}">\n'
+            f'<meta name="ArticleTitle" content="{e(title)}">\n'
+            f'<meta name="PubDate" content="{pubdate}">\n'
+            f'<meta name="ContentSource" content="{e(source or "")}">\n'
+        )
+        table = ""
+        if xxgk:
+            cells = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in xxgk.items())
+            table = f'<table class="xxgk-head">{cells}</table>\n'
+        content = (
+            f'<div class="main">\n{table}<h1>{heading_html}</h1>\n'
+            f'<div class="info">{info}</div>\n'
+            f'<div id="zoom">\n{body_html}\n</div>\n'
+            '<div class="tools"><a href="javascript:window.print()">[打印本页]</a> '
+            '<a href="javascript:window.close()">[关闭窗口]</a></div>\n</div>\n'
+            f"{scripts}"
+        )
+    crumb_sep = " / " if family == "new" else " &gt; "
+    page_title = f"{title}-{cfg.site_name}" if family != "hanweb" else title
+    if family == "new":
+        crumbs = [("首页", crumbs[0][1]), ("详细信息", "")]
+    return (
+        page(cfg, page_title, crumbs, content, extra_meta=extra_meta, crumb_sep=crumb_sep),
+        style,
+    )
+
+
+# The share/print widgets of each family's articles: chrome that clean text must not contain.
+WIDGETS = {
+    "old": ["分享", "下载本页", "打印"],
+    "new": ["字体大小", "A+", "分享：", "打印"],
+    "trs": ["【打印本页】", "【关闭窗口】"],
+    "hanweb": ["[打印本页]", "[关闭窗口]"],
+}
 
 
 # --- Static assets ----------------------------------------------------------------------------

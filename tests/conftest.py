@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from replica.process import ReplicaProcess
+
 REPO = Path(__file__).resolve().parent.parent
+# Subprocesses (crawls, helper scripts) import this checkout, whatever the venv was installed from.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
+)
 GOVCRAWL = [sys.executable, "-m", "crawler.cli"]
 
 # The replica answers at once; politeness delays would only slow the tests.
@@ -34,54 +39,15 @@ FAST = [
 ]
 
 
-@dataclass
-class Replica:
-    url: str
-    log_path: Path
-    process: subprocess.Popen[str]
-
-    def requests(self) -> list[dict]:
-        with self.log_path.open(encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+# The replica portal in a child process (replica/process.py); tests type it as `Replica`.
+Replica = ReplicaProcess
 
 
 def start_replica(tmp: Path, round: int = 1, scale: int = 1) -> Replica:
-    log_path = tmp / f"replica-round{round}.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "replica.server",
-            "--port",
-            "0",
-            "--round",
-            str(round),
-            "--log",
-            str(log_path),
-            "--scale",
-            str(scale),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("READY "):
-        proc.kill()
-        raise RuntimeError(f"replica did not start: {line!r}")
-    return Replica(line.split(" ", 1)[1], log_path, proc)
+    """A started replica whose request log is `tmp/replica-round<round>.log`."""
+    replica = Replica(round=round, scale=scale, log_path=tmp / f"replica-round{round}.log")
+    replica.start()
+    return replica
 
 
 def crawl_env(proxy_url: str | None) -> dict[str, str]:

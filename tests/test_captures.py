@@ -14,7 +14,6 @@ from govcrawl.archive.captures import (
     CaptureRow,
     PostgresCaptureIndex,
     SQLiteCaptureIndex,
-    index_target,
 )
 
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -250,17 +249,12 @@ def test_postgres_schema_must_be_an_identifier():
         CaptureIndex.open(PG_DSN, schema='x"; DROP SCHEMA public; --')
 
 
-def test_index_target_from_settings(tmp_path):
-    assert index_target({"GOVCRAWL_ARCHIVE_DIR": str(tmp_path)}) == (
-        str(tmp_path / "captures.sqlite3"),
-        None,
-    )
-    assert index_target(
-        {
-            "GOVCRAWL_ARCHIVE_DIR": str(tmp_path),
-            "GOVCRAWL_CAPTURE_INDEX": PG_DSN,
-            "GOVCRAWL_CAPTURE_SCHEMA": "crawl1",
-        }
-    ) == (PG_DSN, "crawl1")
-    with pytest.raises(ValueError):
-        index_target({})
+def test_page_roles_are_kept_per_url(index):
+    """Page roles (what scheduling decides by) live in the capture index, so every worker of a
+    fleet sharing one PostgreSQL schema sees the same schedule."""
+    assert index.page_state(URL) is None
+    index.mark_page(URL, "leaf", 1000.5)
+    assert index.page_state(URL) == ("leaf", 1000.5)
+    index.mark_page(URL, "report", 2000.0)
+    assert index.page_state(URL) == ("report", 2000.0)
+    assert index.page_state(URL + "?other") is None

@@ -205,3 +205,21 @@ def test_counter_responses(body: str, content_type: str | None, count: int) -> N
 )
 def test_counter_responses_that_are_not_counts(body: str) -> None:
     assert parse_counter_response(body, "application/json") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("来源：盟公安局　发布日期：2022-01-21　浏览次数：1,234次", 1234),
+        ("【阅读次数: 56】", 56),
+        ("点击量：<span id='hits'></span>", None),  # filled in by script later
+        ("浏览次数：2022-01-21", None),  # a date, not a count
+        ("发布日期：2022-01-21", None),
+    ],
+)
+def test_printed_visit_counts(line: str, expected: int | None) -> None:
+    from crawler.sites.profiles import ProfileRegistry
+    from govcrawl.extract.counters import printed_clicks
+
+    labels = ProfileRegistry.load().generic.printed_counter_labels
+    assert printed_clicks(f"<html><body><p>{line}</p></body></html>", labels) == expected

@@ -78,3 +78,63 @@ def test_registered_domain_is_offline() -> None:
     assert registered_domain("gaj.xam.gov.cn") == "xam.gov.cn"
     assert registered_domain("www.kyqq.gov.cn:8080") == "kyqq.gov.cn"
     assert registered_domain("127.0.0.1") == "127.0.0.1"
+
+
+def test_metadata_labels_are_profile_data(tmp_path: Path) -> None:
+    """A site profile overrides single metadata label keys; the rest keep their defaults."""
+    from govcrawl.extract.metadata import MetadataLabels, parse_metadata
+
+    text = 'name = "x"\nhosts = ["*.x.gov.cn"]\n[metadata]\nsource = ["出\\\\s*处"]\n'
+    registry = ProfileRegistry.load(_dir_with(tmp_path, "x.toml", text))
+    labels = registry.for_host("www.x.gov.cn").metadata
+    assert labels.source == ("出\\s*处",)
+    assert labels.published == MetadataLabels().published
+    html = (
+        "<html><body><h1>某局2024年报</h1>"
+        "<p>出处：某局办公室　发布日期：2025-01-20</p></body></html>"
+    )
+    assert parse_metadata(html, "http://www.x.gov.cn/a.html", labels).source == "某局办公室"
+    assert parse_metadata(html, "http://www.x.gov.cn/a.html").source is None
+    with pytest.raises(ProfileError, match="unknown metadata label keys"):
+        ProfileRegistry.load(_dir_with(tmp_path, "x.toml", 'name = "x"\n[metadata]\nwho = ["a"]\n'))
+
+
+def test_politeness_comes_from_profiles_unless_the_command_line_says(tmp_path: Path) -> None:
+    """Each host's download slot gets its profile's delay and concurrency (Scrapy's
+    DOWNLOAD_SLOTS); DOWNLOAD_DELAY / CONCURRENT_REQUESTS_PER_DOMAIN from the command line win."""
+    from types import SimpleNamespace
+
+    from scrapy import Request
+    from scrapy.settings import Settings
+
+    from crawler.middlewares.politeness import ProfilePolitenessMiddleware
+
+    text = 'name = "x"\nhosts = ["*.x.gov.cn"]\ndownload_delay = 3.5\nconcurrency_per_host = 1\n'
+    registry = ProfileRegistry.load(_dir_with(tmp_path, "x.toml", text))
+
+    def middleware(**cmdline: object) -> tuple[ProfilePolitenessMiddleware, dict]:
+        settings = Settings()
+        settings.setmodule("crawler.settings")
+        settings.update(cmdline, priority="cmdline")
+        slots: dict = {}
+        downloader = SimpleNamespace(
+            per_slot_settings=slots, slots={}, get_slot_key=lambda r: r.url.split("/")[2]
+        )
+        crawler = SimpleNamespace(
+            settings=settings,
+            engine=SimpleNamespace(downloader=downloader),
+            spider=SimpleNamespace(profiles=registry),
+        )
+        return ProfilePolitenessMiddleware.from_crawler(crawler), slots  # type: ignore[arg-type]
+
+    mw, slots = middleware()
+    for url in ("http://www.x.gov.cn/a", "http://www.x.gov.cn/b", "http://www.y.gov.cn/"):
+        mw.process_request(Request(url))
+    generic = registry.generic
+    assert slots == {
+        "www.x.gov.cn": {"delay": 3.5, "concurrency": 1},
+        "www.y.gov.cn": {"delay": generic.download_delay, "concurrency": 2},
+    }
+    mw, slots = middleware(DOWNLOAD_DELAY=0)
+    mw.process_request(Request("http://www.x.gov.cn/a"))
+    assert slots == {"www.x.gov.cn": {"concurrency": 1}}

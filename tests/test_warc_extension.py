@@ -1,8 +1,12 @@
-"""WarcArchiveExtension in-process, fed with real Scrapy Request/Response objects (the crawler
-around it is a stand-in: real Settings, SignalManager and stats, no engine or reactor)."""
+"""WarcArchiveExtension, the crawl run and the conditional middleware in-process, fed with real
+Scrapy Request/Response objects (the crawler around them is a stand-in: the project's real
+settings, SignalManager and stats, the crawler as the registry of components; no engine or
+reactor)."""
 
 from __future__ import annotations
 
+import gzip
+import json
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -17,10 +21,11 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.extensions.warc import WarcArchiveExtension
 from crawler.items import Capture
+from crawler.run import CrawlRun, CrawlRunExtension, crawl_run
 from crawler.signals import warc_sealed
 from govcrawl.archive.captures import CaptureIndex
 from govcrawl.archive.layout import ArchiveError, ArchiveLayout
-from govcrawl.archive.lock import ArchiveLock
+from govcrawl.archive.lock import ArchiveLock, ArchiveLocked
 from govcrawl.archive.warc import payload_digest, read_record_at
 
 URL = "http://www.xam.gov.cn/xam/zwgk73/zfxxgk31/index.html?page=2"
@@ -28,23 +33,43 @@ URL = "http://www.xam.gov.cn/xam/zwgk73/zfxxgk31/index.html?page=2"
 
 class StandInCrawler:
     def __init__(self, settings: dict) -> None:
-        self.settings = Settings(
-            {"USER_AGENT": "govcrawl-test", "BOT_NAME": "govcrawl", **settings}
-        )
+        self.settings = Settings()
+        self.settings.setmodule("crawler.settings")
+        self.settings.update({"USER_AGENT": "govcrawl-test", **settings})
         self.signals = SignalManager(self)
         self.stats = MemoryStatsCollector(self)
         self.engine = None
         self.spider = None
+        self.components: list[object] = []
+
+    def get_extension(self, cls):
+        return next((c for c in self.components if isinstance(c, cls)), None)
+
+    def get_downloader_middleware(self, cls):
+        return self.get_extension(cls)
+
+
+def open_crawl(archive: Path) -> tuple[StandInCrawler, WarcArchiveExtension]:
+    """A stand-in crawler with the crawl run and the WARC extension, spider opened."""
+    crawler = StandInCrawler({"GOVCRAWL_ARCHIVE_DIR": str(archive)})
+    crawler.components.append(CrawlRunExtension.from_crawler(crawler))
+    extension = WarcArchiveExtension.from_crawler(crawler)
+    crawler.components.append(extension)
+    crawler.signals.send_catch_log(signal=signals.spider_opened, spider=None)
+    return crawler, extension
+
+
+def close_crawl(crawler: StandInCrawler) -> None:
+    crawler.signals.send_catch_log(signal=signals.spider_closed, spider=None, reason="finished")
+    crawler.stats.set_value("finish_reason", "finished")
+    crawler.signals.send_catch_log(signal=signals.engine_stopped)
 
 
 @pytest.fixture
 def ext(tmp_path):
-    crawler = StandInCrawler({"GOVCRAWL_ARCHIVE_DIR": str(tmp_path / "archive")})
-    extension = WarcArchiveExtension.from_crawler(crawler)
-    crawler.signals.send_catch_log(signal=signals.spider_opened, spider=None)
+    crawler, extension = open_crawl(tmp_path / "archive")
     yield extension
-    crawler.signals.send_catch_log(signal=signals.spider_closed, spider=None, reason="finished")
-    crawler.signals.send_catch_log(signal=signals.engine_stopped)
+    close_crawl(crawler)
 
 
 def exchange(ext, response: Response, request: Request) -> tuple[Capture, object, object]:
@@ -62,16 +87,17 @@ def exchange(ext, response: Response, request: Request) -> tuple[Capture, object
     return capture, record, req_record
 
 
-def test_not_configured_without_archive_dir():
-    with pytest.raises(NotConfigured):
-        WarcArchiveExtension.from_crawler(StandInCrawler({}))
+def test_components_need_the_crawl_run(tmp_path):
+    crawler = StandInCrawler({"GOVCRAWL_ARCHIVE_DIR": str(tmp_path)})
+    with pytest.raises(NotConfigured, match="CrawlRunExtension"):
+        crawl_run(crawler)
 
 
 def test_unusable_archive_dir(tmp_path):
     afile = tmp_path / "file"
     afile.write_text("")
     with pytest.raises(ArchiveError, match="not writable"):
-        WarcArchiveExtension.from_crawler(StandInCrawler({"GOVCRAWL_ARCHIVE_DIR": str(afile)}))
+        CrawlRunExtension.from_crawler(StandInCrawler({"GOVCRAWL_ARCHIVE_DIR": str(afile)}))
 
 
 def test_headers_protocol_truncation_and_proxy(ext):
@@ -89,12 +115,13 @@ def test_headers_protocol_truncation_and_proxy(ext):
         headers=Headers([(b"Content-Type", b"text/html"), (b"Transfer-Encoding", b"chunked")]),
         body=body,
         protocol="h2",
-        flags=["partial"],
+        flags=["dataloss"],
         ip_address=IPv4Address("10.1.2.3"),
     )
     capture, record, req = exchange(ext, response, request)
     assert capture.digest == payload_digest(body) and capture.status == "new"
-    assert record.rec_headers["WARC-Truncated"] == "unspecified"
+    # Scrapy flags a body cut short by the connection ("dataloss"): kept, marked truncated.
+    assert record.rec_headers["WARC-Truncated"] == "disconnect"
     assert record.rec_headers["WARC-IP-Address"] == "10.1.2.3"
     # HTTP/2 has no byte form in WARC: stored as an HTTP/1.1 message.
     assert record.http_headers.protocol == "HTTP/1.1"
@@ -157,13 +184,14 @@ def test_decisions_stats_and_index(ext):
         stats.get_value("govcrawl/warc/bytes")
         == ext.writer.current_path.stat().st_size - first.offset
     )
-    rows = ext.index.history(URL)
+    run = ext.run
+    rows = run.index.history(URL)
     assert [r.id for r in rows] == [c.capture_id for c in (first, same, changed, not_modified)]
     assert rows[1].refers_to_id == rows[0].id and rows[3].refers_to_id == rows[2].id
-    assert all(r.run_id == ext.run_id for r in rows)
+    assert all(r.run_id == run.run_id for r in rows)
     # The run names its archive, so recovery can close it if this crawl gets killed.
-    [run] = ext.index.unfinished_runs()
-    assert (run["id"], run["archive"]) == (ext.run_id, str(ext.layout.root))
+    [row] = run.index.unfinished_runs()
+    assert (row["id"], row["archive"]) == (run.run_id, str(run.layout.root))
     assert rows[0].etag == '"e1"' and rows[2].etag is None
 
 
@@ -192,54 +220,46 @@ def test_metadata_and_conversion_records(ext):
         ext.write_text_conversion(Capture(**{**capture.__dict__, "capture_id": 10_000}), "x")
 
 
-def test_close_seals_signals_finishes_run_and_releases_lock(tmp_path):
+def test_run_recovers_seals_summarises_and_releases_lock(tmp_path):
     archive = tmp_path / "archive"
-    crawler = StandInCrawler({"GOVCRAWL_ARCHIVE_DIR": str(archive)})
     sealed: list[Path] = []
 
     def on_sealed(path: Path) -> None:
         sealed.append(path)
 
-    crawler.signals.connect(on_sealed, signal=warc_sealed)
-    # A leftover from a killed crawl is recovered when the extension takes the archive.
+    # A leftover from a killed crawl is recovered when the run takes the archive.
     layout = ArchiveLayout.open(archive)
     (layout.warc_dir / "govcrawl-20200101000000000000-00000-x.warc.gz.open").write_bytes(
         b"\x1f\x8b\x08"
     )
-    ext = WarcArchiveExtension.from_crawler(crawler)
+    crawler, ext = open_crawl(archive)
+    crawler.signals.connect(on_sealed, signal=warc_sealed)
     assert layout.open_warcs() == []
     assert ArchiveLock.held_by_this_process(layout.lock_path)
-    crawler.signals.send_catch_log(signal=signals.spider_opened, spider=None)
-    request = Request(URL)
-    exchange(ext, Response(URL, body=b"x"), request)
-    crawler.signals.send_catch_log(signal=signals.spider_closed, spider=None, reason="finished")
+    run = ext.run
+    assert run.recovery.removed and run.recheck_all
+    # One crawl per archive: a second run cannot start while this one holds the lock.
+    with pytest.raises(ArchiveLocked):
+        CrawlRun.start(archive)
+    exchange(ext, Response(URL, body=b"x"), Request(URL))
+    close_crawl(crawler)
     assert sealed == layout.sealed_warcs() and len(sealed) == 1
     assert not ArchiveLock.held_by_this_process(layout.lock_path)
     assert crawler.stats.get_value("govcrawl/warc/files") == 1
-    summary = ext.index.get_run(ext.run_id)["summary"]
-    assert summary["warcs"] == [sealed[0].name] and summary["records"] == 2
-    crawler.signals.send_catch_log(signal=signals.engine_stopped)
+    assert run.summary is not None
+    assert run.summary["warcs"] == [sealed[0].name] and run.summary["records"] == 2
+    [summary_file] = layout.runs_dir.glob("*.json")
+    assert json.loads(summary_file.read_text())["run_id"] == run.run_id
     with CaptureIndex.open(archive) as index:
         assert index.last_capture(URL).warc == sealed[0].name
-
-
-def test_lock_held_by_this_process_is_not_taken_again(tmp_path):
-    archive = tmp_path / "archive"
-    layout = ArchiveLayout.open(archive)
-    with ArchiveLock(layout.lock_path):  # what `govcrawl crawl` does before starting Scrapy
-        crawler = StandInCrawler({"GOVCRAWL_ARCHIVE_DIR": str(archive)})
-        ext = WarcArchiveExtension.from_crawler(crawler)
-        assert ext.lock is None
-        crawler.signals.send_catch_log(signal=signals.spider_closed, spider=None, reason="finished")
-        assert ArchiveLock.held_by_this_process(layout.lock_path)
-        crawler.signals.send_catch_log(signal=signals.engine_stopped)
+        assert index.get_run(run.run_id)["summary"]["finish_reason"] == "finished"
 
 
 def test_conditional_middleware(ext):
     from crawler.middlewares.conditional import ConditionalRequestMiddleware
 
     mw = ConditionalRequestMiddleware.from_crawler(ext.crawler)
-    assert mw.index is ext.index  # one shared index per crawler
+    assert mw.run is ext.run  # one crawl run per crawler
     assert mw.process_request(Request(URL)) is None
     plain = Request(URL)
     mw.process_request(plain)
@@ -270,7 +290,7 @@ def test_conditional_middleware_settings(tmp_path):
     from crawler.middlewares.conditional import ConditionalRequestMiddleware
 
     with pytest.raises(NotConfigured):
-        ConditionalRequestMiddleware.from_crawler(StandInCrawler({}))
+        ConditionalRequestMiddleware.from_crawler(StandInCrawler({}))  # no crawl run
     with pytest.raises(NotConfigured):
         ConditionalRequestMiddleware.from_crawler(
             StandInCrawler(
@@ -288,3 +308,48 @@ def test_no_conditional_request_on_top_of_a_bodiless_304(ext):
     request = Request(URL)
     mw.process_request(request)
     assert b"If-None-Match" not in request.headers
+
+
+def test_304_becomes_the_archived_response(ext):
+    """A 304 answers the request with the archived original, as received: status, every
+    header, the body still gzip-encoded for HttpCompressionMiddleware to undo."""
+    from crawler.middlewares.conditional import ConditionalRequestMiddleware
+
+    mw = ConditionalRequestMiddleware.from_crawler(ext.crawler)
+    html = "<html><title>年报</title></html>".encode()
+    body = gzip.compress(html, mtime=0)
+    original_headers = [
+        (b"Content-Type", b"text/html; charset=utf-8"),
+        (b"Content-Encoding", b"gzip"),
+        (b"ETag", b'"e1"'),
+        (b"Date", b"Fri, 21 Jan 2022 10:27:17 GMT"),
+        (b"Set-Cookie", b"a=1"),
+        (b"Set-Cookie", b"b=2"),
+    ]
+    exchange(ext, Response(URL, body=body, headers=Headers(original_headers)), Request(URL))
+    request = Request(URL)
+    mw.process_request(request)
+    assert request.headers[b"If-None-Match"] == b'"e1"'
+    not_modified = Response(
+        URL,
+        status=304,
+        headers={"ETag": '"e1"', "Date": "Mon, 30 Nov 2026 02:15:00 GMT"},
+        request=request,
+    )
+    capture, record, _ = exchange(ext, not_modified, request)
+    got = mw.process_response(request, not_modified)
+    assert got.status == 200 and "not_modified" in got.flags
+    assert got.body == body
+    assert got.headers.getlist(b"Set-Cookie") == [b"a=1", b"b=2"]
+    assert got.headers[b"Content-Encoding"] == b"gzip"
+    assert got.meta["capture"] is capture and capture.record_type == "revisit"
+    # The revisit's block is the original's status and headers, updated by the 304's
+    # (RFC 9111 3.2), so stock replay tools serve the original with status 200.
+    assert record.rec_headers["WARC-Profile"].endswith("/server-not-modified")
+    assert record.http_headers.get_statuscode() == "200"
+    assert record.http_headers["Date"] == "Mon, 30 Nov 2026 02:15:00 GMT"
+    assert record.http_headers["Content-Encoding"] == "gzip"
+    assert ext.run.index.get(capture.capture_id).http_status == 304
+    # Responses that are not an answer to our validators pass untouched.
+    other = Response(URL, status=304)
+    assert mw.process_response(Request(URL), other) is other

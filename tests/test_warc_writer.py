@@ -17,11 +17,11 @@ from warcio.cli import main as warcio_main
 
 from govcrawl.archive.dedupe import IDENTICAL, NOT_MODIFIED
 from govcrawl.archive.layout import ArchiveLayout
+from govcrawl.archive.reader import read_payload
 from govcrawl.archive.warc import (
     RecordLocation,
     WarcFileWriter,
     payload_digest,
-    read_payload,
     read_record_at,
     warc_date,
 )

@@ -1,21 +1,21 @@
-"""Conditional requests for URLs already in the archive.
+"""Conditional requests for URLs already in the archive; a 304 becomes the archived response.
 
-For a URL whose last capture carries validators, add ``If-None-Match`` (its ETag) and
-``If-Modified-Since`` (its Last-Modified). A server that honours them answers ``304 Not
-Modified`` with no body; the WARC stage archives that as a ``server-not-modified`` revisit
-referring to the last full capture, and hands the spider the original payload.
+Request: for a URL whose last capture carries validators (and whose full response is still
+indexed and was a 200), add ``If-None-Match`` (its ETag) and ``If-Modified-Since`` (its
+Last-Modified).
 
-What a spider must do with a 304 (see pipelines/warc.py, WarcArchiveExtension):
-- let it through: ``handle_httpstatus_list = [304]`` on the spider (or HTTPERROR_ALLOWED_CODES
-  containing 304), otherwise HttpErrorMiddleware drops it after it was archived;
-- read the page from ``response.meta["original_payload"]`` (bytes, Content-Encoding undone),
-  not from ``response.body`` (empty); its type is ``response.meta["original_content_type"]``
-  because a 304 usually carries no Content-Type. ``response.meta["original_capture"]`` says
-  where the original lives; ``pipelines.warc.read_payload(layout, capture)`` re-reads it;
-- keep ``response.meta["capture"]`` (the revisit, status ``unchanged``) on the item, like any other.
+Response: the WARC stage has already archived a ``304 Not Modified`` as a server-not-modified
+revisit (``response_downloaded`` comes before any middleware). This middleware then answers the
+request with the archived original, exactly as it was received (status, headers, body still in
+its Content-Encoding), the way Scrapy's ``HttpCacheMiddleware`` answers a 304 from its cache. It
+sits closest to the downloader, so every later component (decompression, robots.txt, the spider,
+the pipelines) sees a full response and never needs to know. The response carries the flag
+``not_modified`` and keeps ``meta["capture"]`` (the revisit). The original is read through the
+crawl run's record reader, so it may live in a local WARC or only in the store; its payload is
+read up to DOWNLOAD_MAXSIZE.
 
-Switch off per request with ``meta={"conditional": False}`` (e.g. click counters, whose body
-changes while the server may still claim it did not), or for the crawl with
+Switch off per request with ``meta={"conditional": False}`` (click counters, whose body changes
+while the server may still claim it did not), or for the crawl with
 GOVCRAWL_CONDITIONAL_REQUESTS = False.
 """
 
@@ -27,47 +27,49 @@ from typing import Any
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.http import Headers, Response
+from scrapy.responsetypes import responsetypes
 
-from govcrawl.archive.captures import CaptureIndex, shared_index
+from crawler.run import CrawlRun, crawl_run
+from govcrawl.archive.captures import CaptureRow
+from govcrawl.archive.reader import RecordNotFound
 
 logger = logging.getLogger(__name__)
 
 _VALIDATOR_HEADERS = (b"If-None-Match", b"If-Modified-Since", b"If-Match", b"If-Range")
+_ORIGINAL = "_conditional_original"  # request.meta key: the CaptureRow the validators came from
 
 
 class ConditionalRequestMiddleware:
-    def __init__(self, crawler: Crawler, index: CaptureIndex) -> None:
+    def __init__(self, crawler: Crawler, run: CrawlRun, max_bytes: int) -> None:
         self.crawler = crawler
-        self.index = index
+        self.run = run
+        self.max_bytes = max_bytes
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
         settings = crawler.settings
-        if not settings.getbool("GOVCRAWL_CONDITIONAL_REQUESTS", True):
+        if not settings.getbool("GOVCRAWL_CONDITIONAL_REQUESTS"):
             raise NotConfigured("GOVCRAWL_CONDITIONAL_REQUESTS is off")
-        if not (settings.get("GOVCRAWL_ARCHIVE_DIR") or settings.get("GOVCRAWL_CAPTURE_INDEX")):
-            raise NotConfigured("no archive: GOVCRAWL_ARCHIVE_DIR is not set")
-        return cls(crawler, shared_index(crawler))
+        return cls(crawler, crawl_run(crawler), settings.getint("DOWNLOAD_MAXSIZE"))
 
     def process_request(self, request: Request) -> Any:
         if request.meta.get("conditional") is False or request.method not in ("GET", "HEAD"):
             return None
         if any(name in request.headers for name in _VALIDATOR_HEADERS):
             return None  # the spider asked for its own conditions
-        last = self.index.last_capture(request.url)
+        index = self.run.index
+        last = index.last_capture(request.url)
         if (
             last is None
             or not (last.etag or last.last_modified)
             or last.http_status not in (200, 304)
         ):
             return None
-        # Only ask "changed?" when a 304 could be answered from the archive: the full response
-        # the last capture rests on is still indexed and was a success (a 304 "confirming" an
-        # error page or an earlier bodiless 304 would leave the spider with nothing to read).
+        # Only ask "changed?" when a 304 can be answered from the archive: the full response
+        # the last capture rests on is still indexed and was a success.
         original = (
-            last
-            if last.record_type == "response"
-            else self.index.original_for(request.url, last.digest)
+            last if last.record_type == "response" else index.original_for(request.url, last.digest)
         )
         if original is None or original.http_status != 200:
             return None
@@ -75,6 +77,46 @@ class ConditionalRequestMiddleware:
             request.headers[b"If-None-Match"] = last.etag
         if last.last_modified:
             request.headers[b"If-Modified-Since"] = last.last_modified
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value("govcrawl/conditional/requests")
+        request.meta[_ORIGINAL] = original
+        self._inc("govcrawl/conditional/requests")
         return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        original: CaptureRow | None = request.meta.get(_ORIGINAL)
+        if response.status != 304 or original is None:
+            return response
+        try:
+            rec = self.run.reader.read(
+                original.warc, original.offset, original.length, max_bytes=self.max_bytes
+            )
+        except RecordNotFound as exc:
+            logger.warning("304 for %s but its original is unreadable: %s", request.url, exc)
+            self._inc("govcrawl/conditional/original_unreadable")
+            return response
+        if rec.rec_type != "response" or rec.status is None:
+            logger.warning("304 for %s: %s:%s is not a response", request.url, original.warc,
+                           original.offset)  # fmt: skip
+            return response
+        if rec.truncated:
+            logger.warning("archived original of %s is larger than DOWNLOAD_MAXSIZE", request.url)
+        headers = Headers()
+        for name, value in rec.http_header_bytes():
+            if name.lower() != b"x-archive-orig-transfer-encoding":  # the body is de-chunked
+                headers.appendlist(name, value)
+        flags = ["not_modified"] + (["dataloss"] if rec.truncated else [])
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=rec.payload)
+        self._inc("govcrawl/conditional/not_modified")
+        return cls(
+            url=request.url,
+            status=rec.status,
+            headers=headers,
+            body=rec.payload,
+            flags=flags,
+            request=request,
+            protocol=response.protocol,
+            ip_address=response.ip_address,
+        )
+
+    def _inc(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)

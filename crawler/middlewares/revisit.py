@@ -1,104 +1,83 @@
-"""Revisit policy for scheduled crawls: list pages every run, articles only now and then.
+"""Revisit policy for scheduled crawls: lists and reports every run, articles now and then.
 
 The spider records what each page turned out to be (``list``, ``leaf`` article or ``report``) in
-ARCHIVE/pages.sqlite3; the middleware skips an article or report fetched more recently than its
-interval. Lists, menus, sitemaps and robots.txt are always fetched, so new reports are found;
-a skipped report keeps its last record in reports.jsonl (status ``unchanged``).
+the capture index's page table (shared by every worker of a fleet). This middleware skips an
+ordinary article fetched more recently than GOVCRAWL_REVISIT_INTERVAL. Lists, menus, sitemaps,
+robots.txt, reports and their click counters are fetched on every run by default
+(GOVCRAWL_REPORT_RECHECK = 0): they are few, and conditional requests keep them cheap.
 
-Settings: GOVCRAWL_REVISIT_INTERVAL (seconds, default 7 days) for ordinary articles,
-GOVCRAWL_REPORT_RECHECK (seconds, default 1 day) for reports (edits and click counts).
+"Due" is decided with slack (GOVCRAWL_SCHEDULE_SLACK seconds, default 6 h): a page is due when
+``now - seen + slack >= interval``, so a nightly job that reaches a page a few minutes earlier
+than the night before still fetches it, instead of alternating between fetching and skipping.
+Time comes from the crawl's clock (``govcrawl.clock``). After a killed crawl everything is due
+once (``CrawlRun.recheck_all``).
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-import threading
-import time
-from pathlib import Path
 from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
+
+from crawler.run import CrawlRun, crawl_run
+from govcrawl.clock import clock
 
 logger = logging.getLogger(__name__)
 
-LIST, LEAF, REPORT = "list", "leaf", "report"
-DEFAULT_REVISIT_INTERVAL = 7 * 24 * 3600
-DEFAULT_REPORT_RECHECK = 24 * 3600
-
-
-class PageStates:
-    """url -> (kind, last time seen) on disk, so memory stays flat however large the portal."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, kind TEXT NOT NULL, "
-            "seen REAL NOT NULL)"
-        )
-
-    @classmethod
-    def for_archive(cls, archive_dir: str | Path) -> PageStates:
-        root = Path(archive_dir)
-        root.mkdir(parents=True, exist_ok=True)
-        return cls(root / "pages.sqlite3")
-
-    def mark(self, url: str, kind: str, when: float | None = None) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO pages (url, kind, seen) VALUES (?, ?, ?)",
-                (url, kind, time.time() if when is None else when),
-            )
-
-    def get(self, url: str) -> tuple[str, float] | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT kind, seen FROM pages WHERE url = ?", (url,)
-            ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+LIST, LEAF, REPORT, NOT_FOUND = "list", "leaf", "report", "not_found"
 
 
 class RevisitPolicyMiddleware:
-    """Downloader middleware: skip articles and reports seen recently (see module docstring)."""
+    """Downloader middleware: skip pages seen recently (see module docstring)."""
 
     def __init__(
-        self, crawler: Crawler, states: PageStates, leaf_interval: float, report_interval: float
-    ):
+        self,
+        crawler: Crawler,
+        run: CrawlRun,
+        leaf_interval: float,
+        report_interval: float,
+        slack: float,
+    ) -> None:
         self.crawler = crawler
-        self.states = states
+        self.run = run
         self.intervals = {LEAF: leaf_interval, REPORT: report_interval}
+        self.slack = slack
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RevisitPolicyMiddleware:
-        archive = crawler.settings.get("GOVCRAWL_ARCHIVE_DIR")
-        if not archive:
-            raise NotConfigured("GOVCRAWL_ARCHIVE_DIR is not set")
+        settings = crawler.settings
         return cls(
             crawler,
-            PageStates.for_archive(archive),
-            crawler.settings.getfloat("GOVCRAWL_REVISIT_INTERVAL", DEFAULT_REVISIT_INTERVAL),
-            crawler.settings.getfloat("GOVCRAWL_REPORT_RECHECK", DEFAULT_REPORT_RECHECK),
+            crawl_run(crawler),
+            settings.getfloat("GOVCRAWL_REVISIT_INTERVAL"),
+            settings.getfloat("GOVCRAWL_REPORT_RECHECK"),
+            settings.getfloat("GOVCRAWL_SCHEDULE_SLACK"),
         )
 
+    def due(self, kind: str, seen: float, now: float) -> bool:
+        interval = self.intervals.get(kind)
+        return interval is None or interval <= 0 or now - seen + self.slack >= interval
+
     def process_request(self, request: Request) -> Any:
-        if request.dont_filter:
+        if request.dont_filter or self.run.recheck_all:
             return None
-        state = self.states.get(request.url)
+        state = self.run.index.page_state(request.url)
         if state is None:
             return None
         kind, seen = state
-        interval = self.intervals.get(kind)
-        if interval is None or time.time() - seen >= interval:
+        now = clock.time()
+        if self.due(kind, seen, now):
             return None
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"govcrawl/revisit/skipped_{kind}")
-        raise IgnoreRequest(f"{kind} seen {time.time() - seen:.0f}s ago")
+        raise IgnoreRequest(f"{kind} seen {now - seen:.0f}s ago")
+
+
+def mark_page(run: CrawlRun, urls: Any, kind: str) -> None:
+    """Remember what the pages at ``urls`` turned out to be, for later crawls' schedules."""
+    now = clock.time()
+    for url in set(urls):
+        run.index.mark_page(url, kind, now)

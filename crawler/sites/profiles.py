@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from govcrawl.extract.metadata import MetadataLabels
+
 SITES_DIR = Path(__file__).parent
 GENERIC = "generic"
 
@@ -56,7 +58,7 @@ class SiteProfile:
     nav_keywords: tuple[str, ...] = ()
     column_keywords: tuple[str, ...] = ()
     report_link_keywords: tuple[str, ...] = ()
-    subsite_keywords: tuple[str, ...] = ()
+    subsite_keywords: tuple[str, ...] = ()  # anchor texts of blocks of links to department sites
     next_page_texts: tuple[str, ...] = ()
     script_pagination: tuple[str, ...] = ()  # regexes: groups total, current, stem, ext
     article_url_patterns: tuple[str, ...] = ()
@@ -66,13 +68,21 @@ class SiteProfile:
     attachment_extensions: tuple[str, ...] = ()
     follow_sitemaps: bool = True
     sitemap_max_urls: int = 2000
-    max_depth: int = 10
     max_query_variants_per_path: int = 20
     max_url_length: int = 512
     fetch_requisites: bool = True
+    requisite_skip_patterns: tuple[str, ...] = ()  # regexes: page resources never fetched
+    # Click counts printed into the page ("浏览次数：1234"): labels, read when no counter endpoint.
+    printed_counter_labels: tuple[str, ...] = ()
+    # Regexes over a page's title and first lines that mean "this page is a not-found page".
+    not_found_patterns: tuple[str, ...] = ()
+    # Labels of the metadata line (来源, 发布日期, ...): keys of govcrawl.extract.metadata.
+    # MetadataLabels; a site profile overrides single keys, the rest keep their defaults.
+    metadata: MetadataLabels = field(default_factory=MetadataLabels)
     counters: tuple[CounterRuleSpec, ...] = ()
     list_endpoints: tuple[ListEndpoint, ...] = ()
-    # Politeness on live portals; the CLI and tests may override through Scrapy settings.
+    # Politeness per host (crawler/middlewares/politeness.py); DOWNLOAD_DELAY and
+    # CONCURRENT_REQUESTS_PER_DOMAIN given on the command line override them.
     download_delay: float = 1.0
     concurrency_per_host: int = 2
 
@@ -86,6 +96,8 @@ _REGEX_FIELDS = {
     "article_url_patterns",
     "skip_url_patterns",
     "session_id_patterns",
+    "requisite_skip_patterns",
+    "not_found_patterns",
 }
 _TUPLE_FIELDS = {
     f.name
@@ -157,6 +169,15 @@ def _validate(data: dict[str, Any], source: str, base: dict[str, Any] | None) ->
         else _build_nested(ListEndpoint, e, f"{source}: list_endpoints")
         for e in merged.get("list_endpoints", ())
     )
+    labels = merged.get("metadata", {})
+    if not isinstance(labels, MetadataLabels):
+        if not isinstance(labels, dict):
+            raise ProfileError(f"{source}: metadata must be a table")
+        defaults = dict((base or {}).get("metadata", {})) if base else {}
+        try:
+            merged["metadata"] = MetadataLabels.from_mapping({**defaults, **labels})
+        except ValueError as exc:
+            raise ProfileError(f"{source}: {exc}") from None
     if "name" not in data:
         raise ProfileError(f"{source}: missing key 'name'")
     try:

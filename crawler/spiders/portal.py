@@ -17,17 +17,26 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.items import ReportItem
-from crawler.middlewares.revisit import LEAF, LIST, PageStates
+from crawler.middlewares.revisit import LEAF, LIST, NOT_FOUND, mark_page
+from crawler.run import CrawlRun, crawl_run
 from crawler.sites.profiles import ProfileRegistry, SiteProfile
 from crawler.sites.scope import Scope
+from govcrawl.archive.reports import read_reports
 from govcrawl.extract import attachments as attachment_parsing
+from govcrawl.extract import dom
 from govcrawl.extract.classify import classify_page, looks_like_report_link
-from govcrawl.extract.counters import CounterRule, choose_counter_request, parse_counter_response
+from govcrawl.extract.counters import (
+    CounterRule,
+    choose_counter_request,
+    parse_counter_response,
+    printed_clicks,
+)
 from govcrawl.extract.decode import decode_body
 from govcrawl.extract.metadata import parse_metadata
 
@@ -43,8 +52,6 @@ _LINKS = LinkExtractor(tags=("a", "area"), attrs=("href",), deny_extensions=(), 
 
 class PortalSpider(scrapy.Spider):
     name = "portal"
-    # 304s come back from conditional requests; the WARC stage restores their payload.
-    handle_httpstatus_list = [304]
 
     def __init__(
         self,
@@ -74,25 +81,54 @@ class PortalSpider(scrapy.Spider):
         # Whole-site mode (benchmarks, broad archiving): every in-scope link, not only the way
         # to the report columns. Set by from_crawler from GOVCRAWL_FOLLOW_ALL.
         self.follow_all = False
-        self.page_states: PageStates | None = None
+        self.run: CrawlRun | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.follow_all = crawler.settings.getbool("GOVCRAWL_FOLLOW_ALL", False)
-        archive = crawler.settings.get("GOVCRAWL_ARCHIVE_DIR")
-        spider.page_states = PageStates.for_archive(archive) if archive else None
+        spider.follow_all = crawler.settings.getbool("GOVCRAWL_FOLLOW_ALL")
         return spider
+
+    def _crawl_run(self) -> CrawlRun:
+        if self.run is None:
+            self.run = crawl_run(self.crawler)
+        return self.run
 
     # -- start ------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for seed in self.seeds:
             yield self._page_request(seed, HOME, priority=50)
+        for request in self._known_reports():
+            yield request
+
+    def _known_reports(self) -> Iterator[scrapy.Request]:
+        """Reports earlier crawls recorded (within these seeds' scope) are checked every run,
+        even when no list links them any more: that is how a withdrawn report is found gone."""
+        run = self._crawl_run()
+        for record in read_reports(run.layout.reports_jsonl).values():
+            if record.get("status") == "gone":
+                continue
+            page = record.get("landing_url") or record["url"]
+            if not self.scope.in_scope(page):
+                continue
+            profile = self.profiles.for_host(urlsplit(page).hostname or "")
+            if page == record["url"] and _has_extension(
+                urlsplit(page).path, profile.attachment_extensions
+            ):
+                yield self._attachment_report_request(page, record.get("title") or "")
+            else:
+                yield self._page_request(page, ITEM, priority=20)
 
     # -- pages ------------------------------------------------------------------------------
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        async for request in self._sitemaps_once(response.url):
+            yield request
+        for result in self._parse_page(response):
+            yield result
+
+    def _parse_page(self, response: Response) -> Iterator[Any]:
         role = response.meta.get("role", HOME)
         html = self._html(response)
         if html is None:
@@ -100,9 +136,13 @@ class PortalSpider(scrapy.Spider):
         page = response.replace(body=html.encode("utf-8"), encoding="utf-8")
         assert isinstance(page, TextResponse)
         profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
-        yield from self._robots_once(response.url)
 
-        meta = parse_metadata(html, response.url)
+        meta = parse_metadata(html, response.url, profile.metadata)
+        if _says_not_found(meta.title, html, profile):
+            # A soft 404: never content, and proof that a report once here is gone.
+            self._mark(response, NOT_FOUND)
+            self.crawler.stats.inc_value("govcrawl/pages/not_found")
+            return
         verdict = classify_page(html, response.url, meta)
         if verdict.is_report:
             # Marked as a report by the recording stage once its record is safely written.
@@ -120,26 +160,33 @@ class PortalSpider(scrapy.Spider):
             item.extra["outlinks"] = [link.url for link in _LINKS.extract_links(page)]
             item.extra["agency_from"] = verdict.agency_from
             item.extra["agency_evidence"] = verdict.agency_evidence
+            # A report reached through redirects: its old URLs moved here (not gone).
+            item.extra["redirected_from"] = list(response.meta.get("redirect_urls", ()))
             yield from self._requisites(page, profile)
             yield from self._report_chain(item, html, page, profile)
             return
-        yield from self._follow(page, role, profile, response.meta.get("nav_depth", 0))
+        yield from self._follow(
+            page, role, profile, response.meta.get("nav_depth", 0), dated=meta.published is not None
+        )
 
     def _html(self, response: Response) -> str | None:
         """Decoded HTML of a response, or None for bodies that are not HTML."""
-        body, ctype = _payload(response)
-        if not body and response.status == 304:
-            return None
+        body, ctype = response.body, _content_type(response)
         if ctype and not any(t in ctype.lower() for t in ("html", "xml", "text/plain")):
             return None
         text, _encoding = decode_body(body, ctype)
         return text
 
     def _follow(
-        self, page: TextResponse, role: str, profile: SiteProfile, nav_depth: int
+        self,
+        page: TextResponse,
+        role: str,
+        profile: SiteProfile,
+        nav_depth: int,
+        dated: bool = False,
     ) -> Iterator[Any]:
         here = urlsplit(page.url)
-        is_list = role in (COLUMN, ITEM) and self._looks_like_list(page, profile)
+        is_list = role in (COLUMN, ITEM) and self._looks_like_list(page, profile, dated, role)
         if role in (COLUMN, ITEM):
             self._mark(page, LIST if is_list else LEAF)
         if role == ITEM and not is_list and not self.follow_all:
@@ -166,29 +213,42 @@ class PortalSpider(scrapy.Spider):
                 yield self._page_request(url, ITEM, priority=10)
             elif (
                 role in (HOME, NAV)
-                and _contains(text, profile.nav_keywords)
+                and _contains(text, (*profile.nav_keywords, *profile.subsite_keywords))
                 and nav_depth < MAX_NAV_DEPTH
             ):
                 yield self._page_request(url, NAV, priority=5, nav_depth=nav_depth + 1)
             elif (
-                role == HOME and target.hostname != here.hostname and _looks_like_home(target.path)
+                role in (HOME, NAV)
+                and target.hostname != here.hostname
+                and _looks_like_home(target.path)
             ):
                 yield self._page_request(url, HOME, priority=8)  # a department sub-site in scope
             elif self.follow_all:
                 yield self._page_request(url, ITEM, priority=0)
 
-    def _looks_like_list(self, page: TextResponse, profile: SiteProfile) -> bool:
+    def _looks_like_list(
+        self, page: TextResponse, profile: SiteProfile, dated: bool, role: str
+    ) -> bool:
+        """Whether a page is a list (read every run) rather than an article.
+
+        A list when it paginates or loads its items from a list endpoint. Otherwise an article
+        when it carries a publication date of its own (whatever links it shows, and even when
+        its title made it look like a column). Otherwise a list when it was reached as a column,
+        whatever its item count (a two-item 年报 column included), or when it links three or
+        more articles."""
         html = page.text
         if any(re.search(p, html) for p in profile.script_pagination):
             return True
-        if any(t in html for t in profile.next_page_texts) or "dataproxy.jsp" in html:
+        if any(re.search(e.detect, html) for e in profile.list_endpoints):
             return True
-        article_links = sum(
-            1
-            for link in _LINKS.extract_links(page)
-            if _matches(link.url, profile.article_url_patterns)
-        )
-        return article_links >= 3
+        links = _LINKS.extract_links(page)
+        if any(" ".join(link.text.split()).lower() in profile.next_page_texts for link in links):
+            return True
+        if dated:
+            return False
+        if role == COLUMN:
+            return True
+        return sum(1 for link in links if _matches(link.url, profile.article_url_patterns)) >= 3
 
     def _pagination(self, page: TextResponse, profile: SiteProfile) -> Iterator[scrapy.Request]:
         html = page.text
@@ -224,7 +284,7 @@ class PortalSpider(scrapy.Spider):
         endpoint = next((e for e in profile.list_endpoints if e.url_template == template), None)
         if endpoint is None:
             return
-        text, _ = decode_body(*_payload(response))
+        text, _ = decode_body(response.body, _content_type(response))
         endpoint_path = urlsplit(response.url).path
         for href in re.findall(endpoint.link_pattern, text):
             url = self.scope.clean(urljoin(response.url, href), profile)
@@ -244,33 +304,48 @@ class PortalSpider(scrapy.Spider):
 
     # -- robots.txt and sitemaps ------------------------------------------------------------
 
-    def _robots_once(self, url: str) -> Iterator[scrapy.Request]:
+    async def _sitemaps_once(self, url: str) -> AsyncIterator[scrapy.Request]:
+        """Sitemaps named in a host's robots.txt, once per host and run.
+
+        robots.txt is fetched once per host: by Scrapy's RobotsTxtMiddleware, whose parsed file
+        also gives the sitemaps; only when robots.txt is not obeyed does the spider fetch it.
+        """
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         if origin in self._robots_requested:
             return
         self._robots_requested.add(origin)
         profile = self.profiles.for_host(parts.hostname or "")
-        if profile.follow_sitemaps:
+        if not profile.follow_sitemaps:
+            return
+        robots = self.crawler.get_downloader_middleware(RobotsTxtMiddleware)
+        if robots is None:
             yield scrapy.Request(
                 origin + "/robots.txt",
                 callback=self.parse_robots,
                 meta={"dont_obey_robotstxt": True, "trap_exempt": True},
                 priority=40,
             )
+            return
+        parser = await robots.robot_parser(scrapy.Request(origin + "/robots.txt"))
+        for sitemap in getattr(getattr(parser, "rp", None), "sitemaps", ()):
+            yield self._sitemap_request(urljoin(origin + "/", sitemap))
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
-        if response.status not in (200, 304):
+        if response.status != 200:
             return
-        for url in sitemap_urls_from_robots(_payload(response)[0], base_url=response.url):
-            yield scrapy.Request(
-                url, callback=self.parse_sitemap, meta={"trap_exempt": True}, priority=15
-            )
+        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+            yield self._sitemap_request(url)
+
+    def _sitemap_request(self, url: str) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=self.parse_sitemap, meta={"trap_exempt": True}, priority=15
+        )
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
         try:
-            sitemap = Sitemap(_payload(response)[0])
+            sitemap = Sitemap(response.body)
         except Exception:  # lxml raises several types on garbage
             logger.warning("unreadable sitemap %s", response.url)
             return
@@ -298,6 +373,8 @@ class PortalSpider(scrapy.Spider):
         if counter is not None:
             item.counter_url = counter.url
             steps.append(("counter", counter.url))
+        else:
+            item.clicks = printed_clicks(html, profile.printed_counter_labels)
         for url in attachment_parsing.find_attachment_links(html, page.url):
             if self.scope.in_scope(url):
                 steps.append(("attachment", url))
@@ -323,8 +400,8 @@ class PortalSpider(scrapy.Spider):
     def parse_counter(
         self, response: Response, item: ReportItem, steps: list[tuple[str, str]]
     ) -> Iterator[Any]:
-        body, ctype = _payload(response)
-        text, _ = decode_body(body, ctype)
+        ctype = _content_type(response)
+        text, _ = decode_body(response.body, ctype)
         item.clicks = parse_counter_response(text, ctype)
         if item.clicks is None:
             self.crawler.stats.inc_value("govcrawl/counters/unreadable")
@@ -333,7 +410,7 @@ class PortalSpider(scrapy.Spider):
     def parse_attachment(
         self, response: Response, item: ReportItem, steps: list[tuple[str, str]]
     ) -> Iterator[Any]:
-        body, ctype = _payload(response)
+        body, ctype = response.body, _content_type(response)
         item.attachments.append(
             {
                 "url": response.url,
@@ -374,7 +451,7 @@ class PortalSpider(scrapy.Spider):
         item.year, item.agency = verdict.year, verdict.agency
         item.extra["agency_from"] = verdict.agency_from
         item.extra["agency_evidence"] = verdict.agency_evidence
-        body, ctype = _payload(response)
+        body, ctype = response.body, _content_type(response)
         item.attachments.append(
             {
                 "url": response.url,
@@ -399,7 +476,7 @@ class PortalSpider(scrapy.Spider):
             if (
                 urlsplit(url).scheme in ("http", "https")
                 and self.scope.in_scope(url)
-                and "count" not in url
+                and not _matches(url, profile.requisite_skip_patterns)
             ):
                 yield scrapy.Request(
                     url, callback=self.parse_requisite, meta={"requisite": True}, priority=-10
@@ -409,10 +486,7 @@ class PortalSpider(scrapy.Spider):
         """Archived by the WARC stage; stylesheets bring their own images, fonts and imports."""
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("govcrawl/requisites")
-        # A 304 stylesheet is read from its archived original, so images it loads that an
-        # earlier (perhaps killed) run did not reach are still fetched.
-        body, ctype = _payload(response)
-        ctype = (ctype or "").lower()
+        body, ctype = response.body, (_content_type(response) or "").lower()
         if "css" not in ctype:
             return
         css, _ = decode_body(body, ctype)
@@ -428,9 +502,9 @@ class PortalSpider(scrapy.Spider):
 
     def _mark(self, response: Response, kind: str) -> None:
         """Remember what a page turned out to be, for the revisit policy of later crawls."""
-        if self.page_states is not None and response.status in (200, 304):
-            for url in {response.url, *response.meta.get("redirect_urls", ())}:
-                self.page_states.mark(url, kind)
+        if response.status == 200:
+            urls = [response.url, *response.meta.get("redirect_urls", ())]
+            mark_page(self._crawl_run(), urls, kind)
 
     # -- request helpers ------------------------------------------------------------------
 
@@ -447,15 +521,14 @@ def _content_type(response: Response) -> str | None:
     return value.decode("latin-1") if value else None
 
 
-def _payload(response: Response) -> tuple[bytes, str | None]:
-    """Body and Content-Type of a response; for a 304, of the archived original that the WARC
-    stage put in meta (a 304 has no body and usually no type)."""
-    if response.status == 304:
-        body = response.meta.get("original_payload", b"")
-        if not body:
-            logger.warning("304 for %s without an archived original", response.url)
-        return body, response.meta.get("original_content_type") or _content_type(response)
-    return response.body, _content_type(response)
+def _says_not_found(title: str | None, html: str, profile: SiteProfile) -> bool:
+    """The page's title or its first lines of text match a not-found pattern of the profile."""
+    if not profile.not_found_patterns:
+        return False
+    tree = dom.parse_cached(html)
+    body = tree.find("body")
+    head = " ".join(dom.render_lines(body if body is not None else tree)[:8])
+    return any(re.search(p, f"{title or ''}\n{head}") for p in profile.not_found_patterns)
 
 
 def _split_seeds(seeds: str | Iterable[str] | None) -> list[str]:

@@ -3,6 +3,7 @@ and the grouping of copies of one report."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -13,6 +14,29 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "2.0"  # 2.0: published at printed precision, agency_from, checks ok null
+
+
+# What a report says, for "did it change": printed counters, capture times and places are left
+# out (a page whose only change is its visit count or a date header is unchanged).
+CONTENT_FIELDS = ("title", "agency", "source", "year", "published", "text", "tables")
+_TABLE_FIELDS = ("template", "section2", "section3", "section4")
+
+
+def content_digest(record: dict[str, Any]) -> str:
+    """``sha1:`` + hex of the report's normalised content: title, agency, 来源, year, publication
+    date, text with whitespace collapsed, the statistical tables' cells, and which attachments
+    gave how much text. Two captures with equal content digests say the same thing."""
+    tables = record.get("tables") or {}
+    content = {
+        "fields": [record.get(k) for k in CONTENT_FIELDS if k not in ("text", "tables")],
+        "text": " ".join((record.get("text") or "").split()),
+        "tables": {k: tables.get(k) for k in _TABLE_FIELDS} if tables else None,
+        "attachments": sorted(
+            (a.get("url"), a.get("text_chars")) for a in record.get("attachments") or []
+        ),
+    }
+    blob = json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)
+    return "sha1:" + hashlib.sha1(blob.encode("utf-8")).hexdigest()
 
 
 def read_reports(path: Path) -> dict[str, dict[str, Any]]:

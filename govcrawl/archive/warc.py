@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from uuid import uuid4
 
@@ -38,7 +38,8 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from govcrawl.archive.dedupe import IDENTICAL, NOT_MODIFIED
-from govcrawl.archive.layout import OPEN_SUFFIX, WARC_SUFFIX, ArchiveLayout
+from govcrawl.archive.layout import OPEN_SUFFIX, WARC_SUFFIX
+from govcrawl.clock import clock
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class WarcFileWriter:
         return f"<urn:uuid:{uuid4()}>"
 
     def _now(self) -> datetime:
-        return datetime.now(UTC)
+        return clock.now()
 
     def _new_file_name(self) -> str:
         stamp = self._now().astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
@@ -487,14 +488,6 @@ class WarcFileWriter:
 # -- reading back -----------------------------------------------------------------------------
 
 
-class _Located(Protocol):
-    @property
-    def warc(self) -> str: ...
-
-    @property
-    def offset(self) -> int: ...
-
-
 def read_record_at(path: str | os.PathLike[str], offset: int) -> tuple[Any, bytes]:
     """(record, raw block after the HTTP headers) of the record starting at ``offset``."""
     with open(path, "rb") as fh:
@@ -504,19 +497,4 @@ def read_record_at(path: str | os.PathLike[str], offset: int) -> tuple[Any, byte
     raise ValueError(f"no WARC record at {path}:{offset}")
 
 
-def read_payload(layout: ArchiveLayout, capture: _Located) -> bytes:
-    """The decoded payload (Content-Encoding and chunking undone) of the response record a
-    capture row (or a ``Capture``) points at. Revisits hold no payload: pass their original
-    (``CaptureIndex.get(row.refers_to_id)``)."""
-    path = layout.warc_path(capture.warc)
-    if not path.exists():
-        path = path.with_name(path.name + OPEN_SUFFIX)
-    with open(path, "rb") as fh:
-        fh.seek(capture.offset)
-        for record in ArchiveIterator(fh):
-            if record.rec_type != "response":
-                raise ValueError(
-                    f"{capture.warc}:{capture.offset} is a {record.rec_type} record, not a response"
-                )
-            return bytes(record.content_stream().read())
-    raise ValueError(f"no WARC record at {capture.warc}:{capture.offset}")
+

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
@@ -316,4 +317,25 @@ def parse_counter_response(body: str, content_type: str | None) -> int | None:
         if _NUMBER.fullmatch(inner):
             return int(inner.replace(",", ""))
         return _parse_json(inner)
+    return None
+
+
+def printed_clicks(html: str, labels: Iterable[str]) -> int | None:
+    """A click count printed into the page itself (``浏览次数：1234``), or None.
+
+    ``labels``: the profile's ``printed_counter_labels`` (plain words). A label followed by no
+    number (a counter filled in later by script, ``点击量:``) gives None.
+    """
+    words = [re.escape(w) for w in labels if w]
+    if not words:
+        return None
+    pattern = re.compile(
+        r"(?:" + "|".join(words) + r")\s*[:：]?\s*(" + _NUMBER.pattern + r")(?![\d.:/-])"
+    )
+    tree = dom.parse_cached(html)
+    body = tree.find("body")
+    for line in dom.render_lines(body if body is not None else tree):
+        found = pattern.search(line)
+        if found:
+            return int(found.group(1).replace(",", ""))
     return None

@@ -121,19 +121,44 @@ class _Manifest:
         return data
 
     def record(self, store: Store, result: UploadResult, mtime_ns: int) -> None:
+        self._update(
+            store,
+            {
+                result.key: {
+                    "store": store.describe(),
+                    "size": result.size,
+                    "sha256": result.sha256,
+                    "checksum": result.checksum,
+                    "uploaded": _utc_now(),
+                    "mtime_ns": mtime_ns,
+                }
+            },
+        )
+
+    def adopt(self, store: Store, sizes: dict[str, int]) -> None:
+        """Record objects found in the store (a fresh machine restoring an archive); their
+        checksums are unknown here and are computed by whoever reads them whole."""
+        found = _utc_now()
+        self._update(
+            store,
+            {
+                key: {"store": store.describe(), "size": size, "sha256": None, "found": found}
+                for key, size in sizes.items()
+            },
+            keep_existing=True,
+        )
+
+    def _update(
+        self, store: Store, entries: dict[str, Any], *, keep_existing: bool = False
+    ) -> None:
         uri = store.describe()
         with self._locked():
             data = self.load()
             data["store"] = uri
             data["stores"][uri] = {"endpoint_url": _store_endpoint(store)}
-            data["objects"][result.key] = {
-                "store": uri,
-                "size": result.size,
-                "sha256": result.sha256,
-                "checksum": result.checksum,
-                "uploaded": _utc_now(),
-                "mtime_ns": mtime_ns,
-            }
+            for key, entry in entries.items():
+                if not (keep_existing and key in data["objects"]):
+                    data["objects"][key] = entry
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{MANIFEST_NAME}.")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:

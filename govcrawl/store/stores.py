@@ -63,6 +63,8 @@ class Store(Protocol):
 
     def list(self, prefix: str = "") -> Iterator[str]: ...
 
+    def sizes(self, prefix: str = "") -> dict[str, int]: ...
+
     def describe(self) -> str: ...
 
 
@@ -357,6 +359,10 @@ class LocalStore:
                 if key.startswith(prefix):
                     yield key
 
+    def sizes(self, prefix: str = "") -> dict[str, int]:
+        """{key: size in bytes} of every object under ``prefix``."""
+        return {key: self._path(key).stat().st_size for key in self.list(prefix)}
+
     def describe(self) -> str:
         return self.root.as_uri() if self.root is not None else "local archive"
 
@@ -505,6 +511,16 @@ class S3Store:
         for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix):
             for obj in page.get("Contents", ()):
                 yield obj["Key"][len(base) :]
+
+    def sizes(self, prefix: str = "") -> dict[str, int]:
+        """{key: size in bytes} of every object under ``prefix`` (one listing, no HEADs)."""
+        base = f"{self.prefix}/" if self.prefix else ""
+        paginator = self.client.get_paginator("list_objects_v2")
+        out: dict[str, int] = {}
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix):
+            for obj in page.get("Contents", ()):
+                out[obj["Key"][len(base) :]] = int(obj["Size"])
+        return out
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
