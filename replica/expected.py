@@ -14,8 +14,9 @@ from urllib.parse import urljoin, urlsplit
 
 from protego import Protego
 
+from replica.catalog import PLACEMENTS
 from replica.hosts import ALL_HOSTS, BARE_XAM, GOV_HOSTS, KYQQ, NMJ, SPAM, WWW
-from replica.site import PLACEMENTS, SiteBuild, build, printed_date
+from replica.site import SiteBuild, build, printed_date
 from replica.textutil import sentences
 
 logger = logging.getLogger(__name__)
