@@ -64,7 +64,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -405,9 +405,13 @@ def _norm(s: str) -> str:
     return unicodedata.normalize("NFKC", s)
 
 
+_WS_RE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=8192)
 def _key(s: str) -> str:
     """A label without whitespace (labels are often spaced out: 自 然 人)."""
-    return re.sub(r"\s+", "", s)
+    return _WS_RE.sub("", s)
 
 
 def _parse_number(text: str) -> int | float | None:
@@ -861,6 +865,7 @@ def _is_prose(text: str) -> bool:
     return len(k) > _PROSE_LEN or "。" in k or k.endswith(_PROSE_END)
 
 
+@lru_cache(maxsize=4096)
 def _similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
@@ -1306,6 +1311,8 @@ class _Reader:
         ):
             return vals
         columns = [_key(c) for c in _S3_COLUMN_LABELS]
+        if [t.header for t in vals] == columns:
+            return vals  # the template's own columns, in order
         placed: dict[int, _Tok] = {}
         dropped: list[str] = []
         for t in vals:
