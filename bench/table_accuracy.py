@@ -58,13 +58,23 @@ def _file(kind: str, **kw: Any) -> Maker:
 
 VARIANTS: list[tuple[str, Maker, bool, bool]] = [
     ("html table", _text("html_table"), True, False),
-    ("html table, fullwidth, layout table", _text("html_table", full_width=True, layout_table=True), True, False),  # noqa: E501
+    (
+        "html table, fullwidth, layout table",
+        _text("html_table", full_width=True, layout_table=True),
+        True,
+        False,
+    ),
     ("html flattened (<p> per cell)", _text("html_flat"), True, False),
     ("flattened text (line per cell)", _text("flattened"), True, False),
     ("flattened text, double-spaced", _text("flattened", blank_lines=True), False, False),
     ("flattened text, empty cells vanished", _text("flattened", empty=None), True, False),
     ("spaced rows (flipbook)", _text("spaced"), False, False),
-    ("spaced rows, wrapped labels, fullwidth", _text("spaced", wrap=15, full_width=True), False, False),  # noqa: E501
+    (
+        "spaced rows, wrapped labels, fullwidth",
+        _text("spaced", wrap=15, full_width=True),
+        False,
+        False,
+    ),
     ("pipe cells (cell |)", _text("pipe_cells"), True, False),
     ("delimited rows", _text("delimited"), True, False),
     ("delimited rows, rectangular", _text("delimited", keep_covered=True), True, False),
@@ -103,7 +113,10 @@ class Tally:
         )
 
 
-HEADER = f"{'corpus: layout':<62}{'docs':>5}  {'right':>7} {'wrong':>5} {'null':>6} {'/cells':<8} {'right':>8}  {'ms/doc':>7}"  # noqa: E501
+HEADER = (
+    f"{'corpus: layout':<62}{'docs':>5}  {'right':>7} {'wrong':>5} {'null':>6} {'/cells':<8} "
+    f"{'right':>8}  {'ms/doc':>7}"
+)
 
 
 def corpus_tallies(cases: Iterable[corpus.Case]) -> dict[str, Tally]:
