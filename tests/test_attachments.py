@@ -470,3 +470,22 @@ def test_parse_file_corrupt_attachment(tmp_path: Path) -> None:
     path.write_bytes(b"%PDF-1.5\n%garbage")
     with pytest.raises(AttachmentError):
         parse_file(path)
+
+
+def test_html_attachment_tables_read_as_html() -> None:
+    """A report attached as an HTML file (one <p> per cell, empty cells <p>&nbsp;</p>): its
+    tables are read from the HTML, where the empty cells are still cells (its text lost them)."""
+    from govcrawl.extract.report import extract_report
+
+    body = (REAL_REPORTS / "01_shanghai_bgt_2019.flat.html").read_bytes()
+    meta = json.loads((REAL_REPORTS / "01_shanghai_bgt_2019.expected.json").read_text("utf-8"))
+    landing = "<html><body><p>附件：2019年年报.htm</p></body></html>"
+    att = {
+        "url": "http://www.shanghai.gov.cn/nb2019.htm",
+        "body": body,
+        "content_type": "text/html",
+    }
+    out = extract_report("http://www.shanghai.gov.cn/nb2019.html", landing, [att])
+    assert out["tables_from"] == att["url"]
+    flat = flatten_tables(out["tables"])
+    assert {n: flat[n] for n in meta["cells"]} == meta["cells"]
