@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/table_accuracy.py [--docs N] [--seed S] [--write-floors]
 
-Corpora (tests/fixtures/tables/corpus.py; expected cells never come from the parser):
+Corpora (bench/table_corpus.py; expected cells never come from the parser):
 - own: documents built from known values in every layout (tests/fixtures/tables);
 - real page: the real page texts of replica/texts/, cells read off the page;
 - real report: the three real reports of tests/fixtures/real-reports/ in every layout (flat,
@@ -35,10 +35,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import table_corpus as corpus  # noqa: E402
 from govcrawl.extract.attachments import extract_attachment_text  # noqa: E402
 from govcrawl.extract.tables import parse_tables  # noqa: E402
 from replica import tables as R  # noqa: E402
-from tests.fixtures.tables import corpus  # noqa: E402
 
 FLOORS = ROOT / "tests" / "fixtures" / "tables" / "accuracy_floors.json"
 # Layout variants of the generated corpus: (name, document maker, empty cells allowed, misprints)

@@ -127,6 +127,17 @@ def expected_reports(round: int = 1) -> list[dict[str, Any]]:
     return copy.deepcopy(list(_expected(round)))
 
 
+def served(url: str, round: int = 1) -> tuple[bytes, str]:
+    """The body (uncompressed) and content type the replica serves at ``url`` in that round.
+
+    Raises KeyError for a URL the replica does not serve.
+    """
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    res = build(round, 1).res[(parts.hostname or "", path)]
+    return res.body, res.ctype
+
+
 def decoys() -> list[dict[str, Any]]:
     """Pages that are NOT annual reports: {url, kind, title[, quotes]}."""
     return [dict(d) for d in build(1, 1).decoys]

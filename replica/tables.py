@@ -995,6 +995,32 @@ def render_rows(t: ReportTables, punct: Callable[[str], str] = fw) -> dict[str, 
     }
 
 
-def grid_rows(t: ReportTables) -> dict[str, list[Row]]:
-    """The logical tables, merged cells included, for docx and xlsx attachments."""
-    return _by_section(t, fw)
+def sheet_rows(
+    values: dict[str, Any], template: str, punct: Callable[[str], str] = fw
+) -> dict[str, list[list[str]]]:
+    """The tables as plain rectangular grids, every label level in its own column and no
+    merged cells (how spreadsheets and simple Word tables of the reports look)."""
+    s2: list[list[str]] = []
+    for block, cols, body in s2_spec(template):
+        s2.append([punct(block)])
+        s2.append([punct(c) for c in cols])
+        for label, key, fields in body:
+            names = (
+                [f"section2.{key}"] if fields is None else [f"section2.{key}.{f}" for f in fields]
+            )
+            s2.append([label] + [_shown(values.get(n)) for n in names])
+    s3 = [["申请人情况", "", ""] + COLUMN_LABELS]
+    for key, l1, l2, l3 in s3_rows(template):
+        cells = [_shown(values.get(f"section3.{key}.{c}")) for c in COLUMNS]
+        s3.append([punct(l1), punct(l2 or ""), punct(l3 or "")] + cells)
+    s4 = [
+        ["行政复议"] * 5 + ["行政诉讼(未经复议直接起诉)"] * 5 + ["行政诉讼(复议后起诉)"] * 5,
+        S4_LABELS * 3,
+        [_shown(values.get(f"section4.{g}.{f}")) for g in S4_GROUPS for f in S4_FIELDS],
+    ]
+    return {"s2": s2, "s3": s3, "s4": s4}
+
+
+def grid_rows(t: ReportTables) -> dict[str, list[list[str]]]:
+    """Rectangular grids of the tables, for the replica's docx and xlsx attachments."""
+    return sheet_rows(t.values(), t.template)

@@ -1,6 +1,6 @@
 """The statistical-table parser on real reports, real page texts and fixtures in every layout.
 
-The corpus (tests/fixtures/tables/corpus.py): documents built from known values in every layout
+The corpus (bench/table_corpus.py): documents built from known values in every layout
 (tests/fixtures/tables/), the real page texts of replica/texts/ with the cells read off each
 page (tests/fixtures/tables/real/), and the three real reports of tests/fixtures/real-reports/
 in every layout, read by hand. Expected cells never come from the parser.
@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from bench import table_corpus as corpus
 from govcrawl.extract.tables import (
     SECTION3_COLUMNS,
     SECTION3_ROWS,
@@ -26,7 +27,6 @@ from govcrawl.extract.tables import (
     parse_tables,
     tables_schema,
 )
-from tests.fixtures.tables import corpus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tables"
 TEXTS = Path(__file__).parent.parent / "replica" / "texts"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -236,25 +237,29 @@ def site_names(tree: etree._Element, lines: list[str]) -> list[str]:
 def find_agency(
     title: str,
     lines: list[str],
-    content: list[str],
+    content: Callable[[], list[str]],
     source: str | None,
-    site: list[str] | None = None,
+    site: Callable[[], list[str]] = list,
 ) -> tuple[str | None, str | None, str | None]:
     """``(agency, agency_from, evidence)``: the issuing body as the page names it.
 
     Looked for in the title, the report's opening statement, a 信息公开目录 header row, the
-    来源 line and a signature, in that order. A name that is only a place (兴安盟, 平潭综合实验区)
-    stands for its government only where the page prints that government's name; no name is
-    ever made up (appending 人民政府 to a place invents bodies that do not exist); ``site``
-    (``site_names``) is where the page names the body that runs the site. None, with what the
-    page does say as evidence, when the page names no body.
+    来源 line and a signature (among the last of ``content()``'s lines), in that order. A name
+    that is only a place (兴安盟, 平潭综合实验区) stands for its government only where the page
+    prints that government's name; no name is ever made up (appending 人民政府 to a place
+    invents bodies that do not exist); ``site()`` (``site_names``) is where the page names the
+    body that runs the site. None, with what the page does say as evidence, when the page names
+    no body. ``content`` and ``site`` are called only when the title does not name an organ.
     """
-    statement = _agency_from_body(lines)
-    header = _agency_from_header(lines)
-    signature = _signature(content)
     named: list[tuple[str, str, str]] = []
     if title and (agency := _agency_from_title(title)):
         named.append((agency, "title", title))
+        if not _is_place(agency):
+            return agency, "title", title
+    statement = _agency_from_body(lines)
+    header = _agency_from_header(lines)
+    content_lines = content()
+    signature = _signature(content_lines)
     if statement:
         named.append((statement[0], "statement", statement[1]))
     if header:
@@ -273,8 +278,8 @@ def find_agency(
         ("source", [source] if source else []),
         ("signature", [signature[1]] if signature else []),
         ("statement", [statement[1]] if statement else []),
-        ("body", lines[:80] + content),
-        ("site", site or []),
+        ("body", lines[:80] + content_lines),
+        ("site", site()),
     ]
     body = _body_of_place(agency, places)
     if body:
@@ -368,10 +373,12 @@ def classify_page(html: str, url: str, meta: PageMetadata | None = None) -> Clas
     if year is None and meta.published:
         year, how = int(meta.published[:4]) - 1, "publication year - 1"
 
-    content_el = dom.find_content(tree)
-    content = dom.render_lines(content_el) if content_el is not None else lines
+    def content() -> list[str]:
+        block = dom.find_content(tree)
+        return dom.render_lines(block) if block is not None else lines
+
     agency, agency_from, evidence = find_agency(
-        title, lines, content, meta.source, site_names(tree, lines)
+        title, lines, content, meta.source, lambda: site_names(tree, lines)
     )
 
     logger.debug("%s is a report (%s): year %s from %s, agency %s", url, reason, year, how, agency)
