@@ -29,8 +29,8 @@ from crawler.run import (
     EXIT_OK,
     EXIT_USAGE,
     run_crawl,
-    summary_line,
 )
+from govcrawl.run import summary_line
 
 logger = logging.getLogger("govcrawl")
 

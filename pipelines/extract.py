@@ -14,8 +14,8 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.items import ReportItem
 from govcrawl.extract.report import extract_report
+from pipelines.items import ReportItem
 
 logger = logging.getLogger(__name__)
 

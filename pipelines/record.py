@@ -10,11 +10,8 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
-from crawler.extensions.warc import WarcArchiveExtension
-from crawler.items import Capture, ReportItem
-from crawler.middlewares.revisit import NOT_FOUND, REPORT, mark_page
-from crawler.run import CrawlRun, crawl_run
 from govcrawl.archive.captures import CaptureIndex
 from govcrawl.archive.dedupe import assign_group, text_fingerprint
 from govcrawl.archive.reports import (
@@ -25,6 +22,8 @@ from govcrawl.archive.reports import (
     unify_groups,
     write_reports,
 )
+from govcrawl.run import NOT_FOUND, REPORT, CrawlRun, run_of
+from pipelines.items import Capture, ReportItem
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +84,10 @@ class ReportRecordPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReportRecordPipeline:
-        pipe = cls(crawler, crawl_run(crawler))
+        run = run_of(crawler)
+        if run is None:
+            raise NotConfigured("no crawl run: crawler.run.CrawlRunExtension is not enabled")
+        pipe = cls(crawler, run)
         crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
         return pipe
 
@@ -97,8 +99,6 @@ class ReportRecordPipeline:
         self.previous.update(self.interrupted)
         self.journal = self.journal_path.open("a", encoding="utf-8")
 
-    def _warc(self) -> WarcArchiveExtension | None:
-        return self.crawler.get_extension(WarcArchiveExtension)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ReportItem):
@@ -119,7 +119,7 @@ class ReportRecordPipeline:
                 fingerprint=fingerprint,
             )
             group = assign_group(self.index, cap.capture_id, fingerprint)
-            warc = self._warc()
+            warc = self.run.recorder
             if warc is not None:
                 warc.write_capture_metadata(
                     cap,
@@ -158,7 +158,7 @@ class ReportRecordPipeline:
         self.journal.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.journal.flush()
         # Only now may later crawls skip the page as a recently checked report.
-        mark_page(self.run, [item.url, item.extra.get("landing_url") or item.url], REPORT)
+        self.run.mark_pages([item.url, item.extra.get("landing_url") or item.url], REPORT)
         return item
 
     def _status(

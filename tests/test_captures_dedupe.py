@@ -23,7 +23,7 @@ from govcrawl.archive.dedupe import (
 )
 from govcrawl.archive.warc import payload_digest
 
-REAL = Path("/work/shared/real-pages")
+REAL = Path(__file__).resolve().parent.parent / "replica" / "texts"
 
 
 def real_text(stem: str) -> str:

@@ -62,6 +62,12 @@ def test_wheel_holds_the_product_and_its_data_not_the_replica(wheel: Path) -> No
     assert "govcrawl = crawler.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+def _outside_checkout_env() -> dict[str, str]:
+    env = crawl_env(None)
+    env.pop("PYTHONPATH")
+    return env
+
+
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv holding only the wheel; the pinned dependencies come from this venv's
@@ -74,19 +80,14 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     (Path(site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Without PYTHONPATH: pip must not take the checkout (or its egg-info) for an installed copy.
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
          "--no-index", "--quiet", str(wheel)],
-        capture_output=True, text=True, timeout=300,
+        env=_outside_checkout_env(), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return venv
-
-
-def _outside_checkout_env() -> dict[str, str]:
-    env = crawl_env(None)
-    env.pop("PYTHONPATH")
-    return env
 
 
 def test_installed_wheel_runs_from_its_own_files(installed: Path, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 import scrapy
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
 
 from crawler.signals import warc_sealed
 
@@ -61,18 +62,23 @@ class Quiet(scrapy.Spider):
         yield
 
 
-process = CrawlerProcess({
+# The project's defaults, with only the storage extension and a stand-in that seals files.
+settings = Settings()
+settings.setmodule("crawler.settings")
+settings.update({
     "EXTENSIONS": {
         "__main__.SealingStandIn": 100,
         "crawler.extensions.storage.StorageExtension": 200,
     },
+    "DOWNLOADER_MIDDLEWARES": {},
+    "ITEM_PIPELINES": {},
     "GOVCRAWL_ARCHIVE_DIR": str(archive),
     "GOVCRAWL_STORE": store,
     "GOVCRAWL_STORE_ENDPOINT_URL": endpoint,
     "GOVCRAWL_STORE_MAX_ATTEMPTS": 1,
-    "TELNETCONSOLE_ENABLED": False,
     "LOG_LEVEL": "INFO",
 })
+process = CrawlerProcess(settings)
 crawler = process.create_crawler(Quiet)
 process.crawl(crawler)
 process.start()
@@ -149,12 +155,20 @@ def read_manifest_objects(archive: Path) -> dict:
 # -- configuration -----------------------------------------------------------------------------
 
 
+def project_settings(values: dict | None = None) -> Settings:
+    """The project's defaults (crawler/settings.py) with ``values`` on top."""
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    settings.update(values or {})
+    return settings
+
+
 def test_store_config_reads_settings_and_rejects_bad_sizes(
     monkeypatch: pytest.MonkeyPatch,
     aws_env: None,  # noqa: F811
 ) -> None:
     config = StoreConfig.from_settings(
-        Settings(
+        project_settings(
             {
                 "GOVCRAWL_STORE": "s3://b/p",
                 "GOVCRAWL_STORE_ENDPOINT_URL": "http://127.0.0.1:9",
@@ -171,9 +185,9 @@ def test_store_config_reads_settings_and_rejects_bad_sizes(
     assert store.endpoint_url == "http://127.0.0.1:9"
 
     monkeypatch.setenv("GOVCRAWL_STORE", "s3://from-env/x")
-    assert StoreConfig.from_settings(Settings()).uri == "s3://from-env/x"
+    assert StoreConfig.from_settings(project_settings()).uri == "s3://from-env/x"
     with pytest.raises(ValueError, match="PART_SIZE"):
-        StoreConfig.from_settings(Settings({"GOVCRAWL_STORE_PART_SIZE": 1024}))
+        StoreConfig.from_settings(project_settings({"GOVCRAWL_STORE_PART_SIZE": 1024}))
 
 
 @pytest.mark.parametrize("store", [None, "/tmp/somewhere", "file:///tmp/somewhere"])
@@ -186,5 +200,7 @@ def test_extension_is_off_without_a_remote_store(
     if store:
         settings["GOVCRAWL_STORE"] = store
     with pytest.raises(NotConfigured):
-        StorageExtension.from_crawler(get_crawler(settings_dict=settings))
+        ours = {k: v for k, v in project_settings(settings).items() if k.startswith("GOVCRAWL_")}
+        crawler = get_crawler(settings_dict=ours)
+        StorageExtension.from_crawler(crawler)
     assert isinstance(StoreConfig(uri=store).open(), LocalStore)

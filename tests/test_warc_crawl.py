@@ -124,6 +124,7 @@ SPIDER = textwrap.dedent(
     import dataclasses, json, sys
     import scrapy
     from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
     from crawler.signals import warc_sealed
 
     base, archive, out, conditional = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
@@ -160,14 +161,21 @@ SPIDER = textwrap.dedent(
             if response.url == base + "/":
                 yield from response.follow_all(css="a")
 
-    settings = {
+    # The project's defaults, with only the crawl run, the WARC stage and (when asked) the
+    # conditional middleware switched on.
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    settings.update({
         "EXTENSIONS": {
             "crawler.run.CrawlRunExtension": 0,
             "crawler.extensions.warc.WarcArchiveExtension": 100,
         },
+        "DOWNLOADER_MIDDLEWARES": {},
+        "ITEM_PIPELINES": {},
         "GOVCRAWL_ARCHIVE_DIR": archive,
         "ROBOTSTXT_OBEY": True,
-        "TELNETCONSOLE_ENABLED": False,
+        "AUTOTHROTTLE_ENABLED": False,
+        "RETRY_ENABLED": False,
         "LOG_LEVEL": "INFO",
         "LOG_FILE": out + ".log",
         "USER_AGENT": "govcrawl-test (+https://example.invalid)",
@@ -175,9 +183,8 @@ SPIDER = textwrap.dedent(
         # Scrapy's CookiesMiddleware makes tldextract fetch the public suffix list from the
         # network; tests stay offline (Set-Cookie headers are archived either way).
         "COOKIES_ENABLED": False,
-    }
+    })
     if conditional:
-        settings["GOVCRAWL_CONDITIONAL_REQUESTS"] = True
         settings["DOWNLOADER_MIDDLEWARES"] = {
             "crawler.middlewares.conditional.ConditionalRequestMiddleware": 950,
         }

@@ -21,12 +21,13 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.extensions.warc import WarcArchiveExtension
 from crawler.items import Capture
-from crawler.run import CrawlRun, CrawlRunExtension, crawl_run
+from crawler.run import CrawlRunExtension, crawl_run
 from crawler.signals import warc_sealed
 from govcrawl.archive.captures import CaptureIndex
 from govcrawl.archive.layout import ArchiveError, ArchiveLayout
 from govcrawl.archive.lock import ArchiveLock, ArchiveLocked
 from govcrawl.archive.warc import payload_digest, read_record_at
+from govcrawl.run import CrawlRun
 
 URL = "http://www.xam.gov.cn/xam/zwgk73/zfxxgk31/index.html?page=2"
 
@@ -77,7 +78,7 @@ def exchange(ext, response: Response, request: Request) -> tuple[Capture, object
         signal=signals.response_downloaded, response=response, request=request, spider=None
     )
     capture = request.meta["capture"]
-    path = ext.writer.current_path
+    path = ext.run.writer.current_path
     with open(path, "rb") as fh:
         fh.seek(capture.offset)
         it = iter(ArchiveIterator(fh))
@@ -145,7 +146,7 @@ def test_non_http_is_ignored(ext):
         request=request,
         spider=None,
     )
-    assert "capture" not in request.meta and ext.writer.current_path is None
+    assert "capture" not in request.meta and ext.run.writer.current_path is None
 
 
 def test_decisions_stats_and_index(ext):
@@ -182,7 +183,7 @@ def test_decisions_stats_and_index(ext):
     # Bytes are the compressed lengths of everything after the warcinfo record.
     assert (
         stats.get_value("govcrawl/warc/bytes")
-        == ext.writer.current_path.stat().st_size - first.offset
+        == ext.run.writer.current_path.stat().st_size - first.offset
     )
     run = ext.run
     rows = run.index.history(URL)
@@ -209,7 +210,7 @@ def test_metadata_and_conversion_records(ext):
         capture, {"clicks": 7, "published": "2022-01-21T18:27:17+08:00"}
     )
     conv = ext.write_text_conversion(capture, "正文")
-    path = ext.writer.current_path
+    path = ext.run.writer.current_path
     for loc, rec_type in ((meta, "metadata"), (conv, "conversion")):
         got, raw = read_record_at(path, loc.offset)
         assert got.rec_type == rec_type

@@ -64,12 +64,10 @@ class StoreConfig:
         config = cls(
             uri=settings.get("GOVCRAWL_STORE") or os.environ.get("GOVCRAWL_STORE") or None,
             endpoint_url=settings.get("GOVCRAWL_STORE_ENDPOINT_URL") or None,
-            multipart_threshold=settings.getint(
-                "GOVCRAWL_STORE_MULTIPART_THRESHOLD", DEFAULT_MULTIPART_THRESHOLD
-            ),
-            part_size=settings.getint("GOVCRAWL_STORE_PART_SIZE", DEFAULT_PART_SIZE),
-            connect_timeout=settings.getfloat("GOVCRAWL_STORE_CONNECT_TIMEOUT", 5.0),
-            max_attempts=settings.getint("GOVCRAWL_STORE_MAX_ATTEMPTS", 3),
+            multipart_threshold=settings.getint("GOVCRAWL_STORE_MULTIPART_THRESHOLD"),
+            part_size=settings.getint("GOVCRAWL_STORE_PART_SIZE"),
+            connect_timeout=settings.getfloat("GOVCRAWL_STORE_CONNECT_TIMEOUT"),
+            max_attempts=settings.getint("GOVCRAWL_STORE_MAX_ATTEMPTS"),
         )
         if config.part_size < MIN_PART_SIZE:
             raise ValueError(
@@ -108,7 +106,7 @@ class StorageExtension:
         store = config.open()
         if isinstance(store, LocalStore):
             raise NotConfigured("GOVCRAWL_STORE is a local folder: nothing to upload")
-        layout = ArchiveLayout.open(Path(crawler.settings.get("GOVCRAWL_ARCHIVE_DIR", "archive")))
+        layout = ArchiveLayout.open(Path(crawler.settings.get("GOVCRAWL_ARCHIVE_DIR")))
         ext = cls(crawler, Spool(layout, store))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.warc_sealed, signal=warc_sealed)

@@ -18,7 +18,7 @@ from crawler.run import CrawlRun, crawl_run
 from crawler.signals import warc_sealed
 from govcrawl.archive.captures import Capture
 from govcrawl.archive.recorder import Exchange, Recorder
-from govcrawl.archive.warc import RecordLocation, WarcFileWriter
+from govcrawl.archive.warc import RecordLocation
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -42,10 +42,10 @@ class WarcConfig:
         archive_dir = settings.get("GOVCRAWL_ARCHIVE_DIR")
         if not archive_dir:
             raise NotConfigured("GOVCRAWL_ARCHIVE_DIR is not set")
-        max_size = settings.getint("GOVCRAWL_WARC_MAX_SIZE", 1_000_000_000)
+        max_size = settings.getint("GOVCRAWL_WARC_MAX_SIZE")
         if max_size <= 0:
             raise ValueError("GOVCRAWL_WARC_MAX_SIZE must be positive")
-        prefix = settings.get("GOVCRAWL_WARC_PREFIX") or "govcrawl"
+        prefix = settings.get("GOVCRAWL_WARC_PREFIX") or ""
         if not re.fullmatch(r"[A-Za-z0-9._]+", prefix):
             raise ValueError(f"GOVCRAWL_WARC_PREFIX may hold letters, digits, . and _: {prefix!r}")
         return cls(
@@ -105,7 +105,6 @@ class WarcArchiveExtension:
         self.config = config
         self.stats = crawler.stats
         self.run: CrawlRun | None = None
-        self.writer: WarcFileWriter | None = None
         self.recorder: Recorder | None = None
 
     @classmethod
@@ -122,28 +121,24 @@ class WarcArchiveExtension:
 
     def spider_opened(self, spider: Spider) -> None:
         # The run exists once every extension is built (CrawlRunExtension comes first).
-        self.run = run = crawl_run(self.crawler)
+        self.run = crawl_run(self.crawler)
         settings = self.crawler.settings
-        warcinfo = {
-            "software": _software(),
-            "operator": self.config.operator,
-            "http-header-user-agent": settings.get("USER_AGENT"),
-            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-            "isPartOf": settings.get("BOT_NAME"),
-        }
-        self.writer = WarcFileWriter(
-            run.layout.warc_dir,
+        self.recorder = self.run.open_recorder(
             prefix=self.config.prefix,
             max_size=self.config.max_size,
-            warcinfo=warcinfo,
+            warcinfo={
+                "software": _software(),
+                "operator": self.config.operator,
+                "http-header-user-agent": settings.get("USER_AGENT"),
+                "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+                "isPartOf": settings.get("BOT_NAME"),
+            },
             on_sealed=[self._sealed],
         )
-        self.recorder = Recorder(self.writer, run.index, run.reader, run.run_id)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        if self.writer is not None and self.run is not None:
-            self.writer.close()
-            self.run.sealed_warcs = [p.name for p in self.writer.sealed]
+        if self.run is not None:
+            self.run.close_recorder()
 
     def _sealed(self, path: Path) -> None:
         if self.stats is not None:

@@ -22,12 +22,12 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.run import CrawlRun, crawl_run
+from crawler.run import crawl_run
 from govcrawl.clock import clock
+from govcrawl.run import LEAF, REPORT, CrawlRun
 
 logger = logging.getLogger(__name__)
 
-LIST, LEAF, REPORT, NOT_FOUND = "list", "leaf", "report", "not_found"
 
 
 class RevisitPolicyMiddleware:
@@ -75,9 +75,3 @@ class RevisitPolicyMiddleware:
         self.crawler.stats.inc_value(f"govcrawl/revisit/skipped_{kind}")
         raise IgnoreRequest(f"{kind} seen {now - seen:.0f}s ago")
 
-
-def mark_page(run: CrawlRun, urls: Any, kind: str) -> None:
-    """Remember what the pages at ``urls`` turned out to be, for later crawls' schedules."""
-    now = clock.time()
-    for url in set(urls):
-        run.index.mark_page(url, kind, now)

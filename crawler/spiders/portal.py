@@ -23,8 +23,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.items import ReportItem
-from crawler.middlewares.revisit import LEAF, LIST, NOT_FOUND, mark_page
-from crawler.run import CrawlRun, crawl_run
+from crawler.run import crawl_run
 from crawler.sites.profiles import ProfileRegistry, SiteProfile
 from crawler.sites.scope import Scope
 from govcrawl.archive.reports import read_reports
@@ -39,6 +38,7 @@ from govcrawl.extract.counters import (
 )
 from govcrawl.extract.decode import decode_body
 from govcrawl.extract.metadata import parse_metadata
+from govcrawl.run import LEAF, LIST, NOT_FOUND, CrawlRun
 
 logger = logging.getLogger(__name__)
 
@@ -504,7 +504,7 @@ class PortalSpider(scrapy.Spider):
         """Remember what a page turned out to be, for the revisit policy of later crawls."""
         if response.status == 200:
             urls = [response.url, *response.meta.get("redirect_urls", ())]
-            mark_page(self._crawl_run(), urls, kind)
+            self._crawl_run().mark_pages(urls, kind)
 
     # -- request helpers ------------------------------------------------------------------
 

@@ -1,0 +1,281 @@
+"""One crawl into one archive: lock, recovery, the capture index, WARC writing, the run summary.
+
+``CrawlRun`` is the run itself, without Scrapy: ``start()`` opens the archive folder, takes its
+lock, opens the capture index, repairs what a killed crawl left (``govcrawl.archive.recovery``)
+and records the run; ``open_recorder()`` starts the WARC files; ``finish()`` brings the CDXJ index
+up to date, writes ``ARCHIVE/runs/<ts>.json``, closes the run row, ships what is left to the
+store and lets the lock go.
+
+The Scrapy side (crawler/run.py) starts one run per crawler and registers it with
+``attach(crawler, run)``; every component of that crawl (middlewares, extensions, pipelines)
+finds it with ``run_of(crawler)``, without importing the component that made it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from govcrawl.archive.captures import CaptureIndex
+from govcrawl.archive.layout import ArchiveError, ArchiveLayout
+from govcrawl.archive.lock import ArchiveLock
+from govcrawl.archive.reader import RecordReader
+from govcrawl.archive.recorder import Recorder
+from govcrawl.archive.recovery import RecoveryReport, recover_archive
+from govcrawl.archive.warc import WarcFileWriter
+from govcrawl.clock import clock
+
+logger = logging.getLogger(__name__)
+
+# Page roles remembered between crawls (the capture index's page table), for scheduling.
+LIST, LEAF, REPORT, NOT_FOUND = "list", "leaf", "report", "not_found"
+
+_RUNS: weakref.WeakKeyDictionary[Any, CrawlRun] = weakref.WeakKeyDictionary()
+
+
+def attach(owner: Any, run: CrawlRun) -> None:
+    """Register ``run`` as the crawl run of ``owner`` (a Scrapy crawler)."""
+    _RUNS[owner] = run
+
+
+def run_of(owner: Any) -> CrawlRun | None:
+    """The crawl run registered for ``owner``, or None."""
+    return _RUNS.get(owner)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class CrawlRun:
+    """An archive opened for one crawl. Use ``CrawlRun.start(...)``."""
+
+    def __init__(
+        self,
+        layout: ArchiveLayout,
+        lock: ArchiveLock,
+        index: CaptureIndex,
+        recovery: RecoveryReport,
+        store_uri: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self.layout = layout
+        self.lock = lock
+        self.index = index
+        self.recovery = recovery
+        self.store_uri = store_uri
+        self.endpoint_url = endpoint_url
+        self.reader = RecordReader(self._open_warc)
+        self.started_at = clock.now()
+        self.run_id = index.start_run(archive=layout.root)
+        # The last crawl died: what it fetched last (a report's stylesheet, say) may be missing,
+        # so this run rechecks everything once instead of trusting the schedule.
+        self.recheck_all = recovery.changed or (layout.root / "reports.journal.jsonl").exists()
+        self.sealed_warcs: list[str] = []
+        self.summary: dict[str, Any] | None = None
+        self.writer: WarcFileWriter | None = None
+        self.recorder: Recorder | None = None
+
+    @classmethod
+    def start(
+        cls,
+        archive_dir: str | os.PathLike[str],
+        *,
+        index_target: str | None = None,
+        schema: str | None = None,
+        store_uri: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> CrawlRun:
+        """Open ``archive_dir`` for a crawl.
+
+        Raises ArchiveError (folder unusable), ArchiveLocked (another crawl holds it) and the
+        capture index's connection errors; on any error nothing stays locked.
+        """
+        layout = ArchiveLayout.open(archive_dir)
+        lock = ArchiveLock(layout.lock_path).acquire()
+        try:
+            if store_uri:
+                _restore_from_store(layout, store_uri, endpoint_url, sqlite=not index_target)
+            index = CaptureIndex.open(index_target or layout.captures_db, schema=schema)
+            try:
+                recovery = recover_archive(layout, index)
+                return cls(layout, lock, index, recovery, store_uri, endpoint_url)
+            except BaseException:
+                index.close()
+                raise
+        except BaseException:
+            lock.release()
+            raise
+
+    def open_recorder(
+        self,
+        *,
+        prefix: str,
+        max_size: int,
+        warcinfo: Mapping[str, Any],
+        on_sealed: Iterable[Callable[[Path], None]] = (),
+    ) -> Recorder:
+        """Start writing WARCs into the archive; returns the run's Recorder."""
+        self.writer = WarcFileWriter(
+            self.layout.warc_dir,
+            prefix=prefix,
+            max_size=max_size,
+            warcinfo=warcinfo,
+            on_sealed=on_sealed,
+        )
+        self.recorder = Recorder(self.writer, self.index, self.reader, self.run_id)
+        return self.recorder
+
+    def close_recorder(self) -> None:
+        """Seal the WARC being written (once every record of the crawl is in)."""
+        if self.writer is not None:
+            self.writer.close()
+            self.sealed_warcs = [p.name for p in self.writer.sealed]
+
+    def mark_pages(self, urls: Iterable[str], kind: str) -> None:
+        """Remember what the pages at ``urls`` turned out to be (``LIST``, ``LEAF``, ``REPORT``,
+        ``NOT_FOUND``), for later crawls' schedules."""
+        now = clock.time()
+        for url in set(urls):
+            self.index.mark_page(url, kind, now)
+
+    def _open_warc(self, name: str, offset: int, length: int | None) -> Any:
+        from govcrawl.store import open_warc
+
+        return open_warc(self.layout, name, offset, length)
+
+    def finish(self, stats: dict[str, Any], seeds: list[str]) -> dict[str, Any]:
+        """End the run: CDXJ, run summary, store; returns the summary. Releases the lock."""
+        try:
+            self._refresh_cdxj()
+            summary = build_summary(stats, self, seeds)
+            self.summary = summary
+            _write_run_summary(self.layout, summary)
+            self.index.finish_run(self.run_id, summary)
+            if self.store_uri and not self.layout.sealed_warcs():
+                # Every WARC reached the store: ship the run summary and final indexes too.
+                # WARCs still local mean the store failed (said once already); the next crawl
+                # or `govcrawl sync` sends everything.
+                self._ship()
+            if summary["finish_reason"] == "finished" and self.layout.jobdir.exists():
+                shutil.rmtree(self.layout.jobdir, ignore_errors=True)
+            return summary
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Let the archive go without a summary (a crawl that never started)."""
+        try:
+            self.index.close()
+        finally:
+            self.lock.release()
+
+    def _refresh_cdxj(self) -> None:
+        """Keep ARCHIVE/indexes/index.cdxj in step with the sealed WARCs (incremental)."""
+        from govcrawl.publish.cdxj import index_archive
+
+        try:
+            index_archive(self.layout)
+        except Exception:  # the captures are safe; `govcrawl index` rebuilds the index
+            logger.exception("could not update the CDXJ index")
+
+    def _ship(self) -> None:
+        from govcrawl.store import open_store, sync_archive
+
+        try:
+            assert self.store_uri is not None
+            sync_archive(self.layout, open_store(self.store_uri, endpoint_url=self.endpoint_url))
+        except Exception as exc:
+            logger.warning("could not ship the run summary to %s: %s", self.store_uri, exc)
+
+
+def _restore_from_store(
+    layout: ArchiveLayout, store_uri: str, endpoint_url: str | None, *, sqlite: bool
+) -> None:
+    """A fresh archive folder with a store: the store is the archive; take it over."""
+    from govcrawl.store import open_store
+    from govcrawl.store.sync import needs_restore, restore_archive
+
+    if not needs_restore(layout):
+        return
+    try:
+        restore_archive(
+            layout, open_store(store_uri, endpoint_url=endpoint_url), capture_index=sqlite
+        )
+    except Exception as exc:
+        # Crawling on without the store's history would start a second, diverging archive there.
+        raise ArchiveError(
+            f"cannot restore the archive from {store_uri}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def build_summary(stats: dict[str, Any], run: CrawlRun, seeds: list[str]) -> dict[str, Any]:
+    """The run summary (ARCHIVE/runs/*.json, README "Run summary") from the crawl's stats."""
+
+    def n(key: str) -> int:
+        return int(stats.get(key, 0) or 0)
+
+    finished = clock.now()
+    return {
+        "started": _iso(run.started_at),
+        "finished": _iso(finished),
+        "duration_seconds": round((finished - run.started_at).total_seconds(), 3),
+        "seeds": seeds,
+        "finish_reason": stats.get("finish_reason", "unknown"),
+        "pages": n("response_received_count"),
+        "requests": n("downloader/request_count"),
+        "reports": {
+            "seen": n("govcrawl/reports/seen"),
+            "new": n("govcrawl/reports/new"),
+            "changed": n("govcrawl/reports/changed"),
+            "unchanged": n("govcrawl/reports/unchanged"),
+            "gone": n("govcrawl/reports/gone"),
+            "redated": n("govcrawl/reports/redated"),
+        },
+        # The recorder's own counts: they include the records pipelines wrote last.
+        "records": run.recorder.stats.records if run.recorder else n("govcrawl/warc/records"),
+        "revisits": run.recorder.stats.revisits if run.recorder else n("govcrawl/warc/revisits"),
+        "bytes": run.recorder.stats.bytes if run.recorder else n("govcrawl/warc/bytes"),
+        "errors": n("log_count/ERROR"),
+        "http_errors": {
+            k.rsplit("/", 1)[-1]: v
+            for k, v in stats.items()
+            if k.startswith("downloader/response_status_count/4")
+            or k.startswith("downloader/response_status_count/5")
+        },
+        "traps_dropped": n("govcrawl/traps/dropped"),
+        "robots_forbidden": n("robotstxt/forbidden"),
+        "recovered": dataclasses.asdict(run.recovery),
+        "warcs": run.sealed_warcs,
+        "run_id": run.run_id,
+    }
+
+
+def _write_run_summary(layout: ArchiveLayout, summary: dict[str, Any]) -> Path:
+    layout.runs_dir.mkdir(parents=True, exist_ok=True)
+    name = clock.now().strftime("%Y%m%dT%H%M%S%fZ") + ".json"
+    path = layout.runs_dir / name
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    r = summary["reports"]
+    return (
+        f"govcrawl: {summary['pages']} pages, reports {r['new']} new / {r['changed']} changed / "
+        f"{r['unchanged']} unchanged / {r['gone']} gone, {summary['bytes']} bytes archived, "
+        f"{summary['errors']} errors, {summary['duration_seconds']:.1f}s "
+        f"({summary['finish_reason']})"
+    )
+
+
