@@ -38,6 +38,8 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
         "url": item.url,
         "title": item.title,
         "agency": item.agency,
+        "agency_from": item.extra.get("agency_from"),
+        "agency_evidence": item.extra.get("agency_evidence"),
         "source": item.source,
         "year": item.year,
         "published": item.published,

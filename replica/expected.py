@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from functools import cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from protego import Protego
 
+from replica.catalog import PLACEMENTS
 from replica.hosts import ALL_HOSTS, BARE_XAM, GOV_HOSTS, KYQQ, NMJ, SPAM, WWW
-from replica.site import SiteBuild, build
+from replica.site import SiteBuild, build, printed_date
 from replica.textutil import sentences
 
 logger = logging.getLogger(__name__)
@@ -65,6 +67,22 @@ def _key_sentences(b: SiteBuild) -> dict[str, list[str]]:
     return out
 
 
+def _as_printed(r: Any) -> str:
+    """The publication date at the precision the page prints it (a date alone, or the time to
+    the minute or second), as ISO 8601: what the record must say."""
+    here = [p for p in PLACEMENTS if (p.key, p.host, p.variant) == (r.key, r.host, r.variant)]
+    if len(here) > 1:  # several copies on one host: the one at a fixed path, or the other
+        fixed = [p for p in here if p.path == urlsplit(r.landing_url or r.url).path]
+        here = fixed or [p for p in here if p.path is None]
+    (placement,) = here
+    when = datetime.fromisoformat(r.published)
+    printed = printed_date(when.strftime("%Y-%m-%d %H:%M:%S"), placement.meta)
+    colons = printed.count(":")
+    if colons == 0:
+        return when.date().isoformat()
+    return when.isoformat(timespec="minutes" if colons == 1 else "seconds")
+
+
 @cache
 def _expected(round_: int) -> tuple[dict[str, Any], ...]:
     b = build(round_, 1)
@@ -78,7 +96,7 @@ def _expected(round_: int) -> tuple[dict[str, Any], ...]:
                 "agency": r.agency,
                 "source": r.source,
                 "year": r.year,
-                "published": r.published,
+                "published": _as_printed(r),
                 "clicks": r.clicks,
                 "key_sentences": [] if r.variant == "image" else list(keys[r.key]),
                 "boilerplate": list(r.boilerplate),
@@ -107,6 +125,17 @@ def expected_reports(round: int = 1) -> list[dict[str, Any]]:
     import copy
 
     return copy.deepcopy(list(_expected(round)))
+
+
+def served(url: str, round: int = 1) -> tuple[bytes, str]:
+    """The body (uncompressed) and content type the replica serves at ``url`` in that round.
+
+    Raises KeyError for a URL the replica does not serve.
+    """
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    res = build(round, 1).res[(parts.hostname or "", path)]
+    return res.body, res.ctype
 
 
 def decoys() -> list[dict[str, Any]]:
@@ -280,7 +309,7 @@ def _round_diff() -> dict[str, Any]:
                 }
             )
     redated = [
-        {"url": url, "old": r1[url].published, "new": r2[url].published}
+        {"url": url, "old": _as_printed(r1[url]), "new": _as_printed(r2[url])}
         for url in sorted(set(r1) & set(r2))
         if r1[url].published != r2[url].published
     ]

@@ -1,8 +1,10 @@
 """Attachment links and attachment text (PDF, DOCX, XLSX, XLS; DOC/WPS via Debian tools).
 
-Files are built in the tests: DOCX with python-docx, XLSX with openpyxl, PDF with reportlab's
-built-in CID font STSong-Light (so the PDF carries real Chinese text that pdfplumber reads back).
-The .doc and .xls files are committed fixtures (tests/fixtures/legacy) read with the real tools.
+Files are built in the tests by replica.attachments (the project's one Office/PDF builder):
+DOCX with python-docx, XLSX with openpyxl, PDF written by hand in the standard CID font
+STSong-Light (real Chinese text that pdfplumber reads back), tables ruled or not. The .doc and
+.xls files are committed fixtures (tests/fixtures/legacy) read with the real tools; the real
+reports' PDFs are in tests/fixtures/real-reports.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from openpyxl import Workbook
 from govcrawl.extract.attachments import (
     AttachmentError,
     UnsupportedAttachment,
+    _pdf_text,
     attachment_kind,
     decode_html,
     extract_attachment_text,
@@ -32,9 +35,11 @@ from govcrawl.extract.attachments import (
     parse_file,
 )
 from govcrawl.extract.tables import flatten_tables, parse_tables
-from tests.fixtures.tables import render as R
+from replica import tables as R
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tables"
+TEXTS = Path(__file__).parent.parent / "replica" / "texts"
+REAL_REPORTS = Path(__file__).parent / "fixtures" / "real-reports"
 BASE = "http://www.xam.gov.cn/xam/zwgk73/zfxxgk31/zfxxgknb46/4800984/4862348/index.html"
 
 # --- links -----------------------------------------------------------------------------------
@@ -191,7 +196,7 @@ def test_pdf_chinese_text_and_ruled_table() -> None:
     rules = [vals[f"section2.rules.{k}"] for k in ("issued", "repealed", "in_force")]
     assert "规章\t" + "\t".join(map(str, rules)) in lines
     # a wrapped cell (long label) comes back as one field without the line break
-    assert any(line.startswith(R.S3_LABELS["other_no_fee"] + "\t") for line in lines)
+    assert any(line.startswith(R.row_labels("2021")["other_no_fee"] + "\t") for line in lines)
 
 
 FILES = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -215,6 +220,59 @@ def test_tables_in_files_parse_back_exactly(kind: str, template: str, seed: int)
     flat = flatten_tables(tables)
     expected = R.expected_cells(values, template)
     assert {n: flat[n] for n in expected} == expected
+
+
+# --- PDFs by word position ----------------------------------------------------------------
+
+
+def test_pdf_rows_joined_by_position_not_text_order() -> None:
+    """洪泽区 2023: the numbers of some rows sit a little higher than their vertically centred
+    label, so text order puts them on the line before it (and gives them to the row above);
+    read by position, each row of numbers joins the label whose box it overlaps, and the page
+    numbers (``- 3 -``) are gone."""
+    import pdfplumber
+
+    body = (REAL_REPORTS / "hongze_qu_2023.pdf").read_bytes()
+    with pdfplumber.open(io.BytesIO(body)) as pdf:
+        text_order = "\n".join(page.extract_text() for page in pdf.pages).splitlines()
+    assert text_order[text_order.index("1.属于国家秘密") - 1] == "1 0 0 0 0 0 1"
+    assert "- 3 -" in text_order
+    lines = _pdf_text(body, ruled_tables=False).splitlines()
+    assert "1.属于国家秘密 1 0 0 0 0 0 1" in lines
+    assert "2.没有现成信息需要另行制作 3 0 0 0 0 0 3" in lines
+    assert not [line for line in lines if line.strip() in ("- 1 -", "- 2 -", "- 3 -", "- 4 -")]
+
+
+@pytest.mark.parametrize(
+    "stem,pdf",
+    [("06_hongze_qu_2023", "hongze_qu_2023.pdf"), ("05_huaian_shi_2024", "huaian_shi_2024.pdf")],
+)
+def test_real_pdfs_by_word_position_alone_every_cell(stem: str, pdf: str) -> None:
+    """The real PDFs read without their rules (as PDFs without ruled tables must be read)."""
+    meta = json.loads((REAL_REPORTS / f"{stem}.expected.json").read_text(encoding="utf-8"))
+    tables = parse_tables(_pdf_text((REAL_REPORTS / pdf).read_bytes(), ruled_tables=False))
+    flat = flatten_tables(tables)
+    assert {n: flat[n] for n in meta["cells"]} == meta["cells"]
+
+
+@FILES
+@given(st.sampled_from(["2021", "2019"]), st.integers(0, 2**32))
+def test_unruled_pdf_tables(template: str, seed: int) -> None:
+    """Tables printed without rules, labels wrapped and vertically centred, numbers set higher
+    (text order puts them before their labels): every printed cell comes back when no cell is
+    empty; with empty cells (which vanish from an unruled table) nothing is ever wrong."""
+    rng = random.Random(seed)
+    full = R.random_values(rng, template, null_rate=0.0)
+    text = extract_attachment_text(R.build_pdf(full, template, ruled=False), "report.pdf")
+    flat = flatten_tables(parse_tables(text))
+    expected = R.expected_cells(full, template)
+    assert {n: flat[n] for n in expected} == expected
+    holes = R.random_values(rng, template, null_rate=0.2)
+    text = extract_attachment_text(R.build_pdf(holes, template, ruled=False), "report.pdf")
+    flat = flatten_tables(parse_tables(text))
+    expected = R.expected_cells(holes, template)
+    wrong = {n: (v, flat[n]) for n, v in expected.items() if flat[n] is not None and flat[n] != v}
+    assert wrong == {}
 
 
 @pytest.mark.parametrize(
@@ -384,7 +442,7 @@ def test_parse_file_attachments(tmp_path: Path) -> None:
 
 
 def test_parse_file_text_and_prose(tmp_path: Path) -> None:
-    seed = FIXTURES / "real" / "00_seed_xam_gaj_2021_full.txt"
+    seed = TEXTS / "00_seed_xam_gaj_2021_full.txt"
     out = parse_file(seed)
     assert out["kind"] == "text" and out["tables"]["section2"]["licensing"] == 307111
     prose = tmp_path / "prose.docx"
@@ -412,3 +470,22 @@ def test_parse_file_corrupt_attachment(tmp_path: Path) -> None:
     path.write_bytes(b"%PDF-1.5\n%garbage")
     with pytest.raises(AttachmentError):
         parse_file(path)
+
+
+def test_html_attachment_tables_read_as_html() -> None:
+    """A report attached as an HTML file (one <p> per cell, empty cells <p>&nbsp;</p>): its
+    tables are read from the HTML, where the empty cells are still cells (its text lost them)."""
+    from govcrawl.extract.report import extract_report
+
+    body = (REAL_REPORTS / "01_shanghai_bgt_2019.flat.html").read_bytes()
+    meta = json.loads((REAL_REPORTS / "01_shanghai_bgt_2019.expected.json").read_text("utf-8"))
+    landing = "<html><body><p>附件：2019年年报.htm</p></body></html>"
+    att = {
+        "url": "http://www.shanghai.gov.cn/nb2019.htm",
+        "body": body,
+        "content_type": "text/html",
+    }
+    out = extract_report("http://www.shanghai.gov.cn/nb2019.html", landing, [att])
+    assert out["tables_from"] == att["url"]
+    flat = flatten_tables(out["tables"])
+    assert {n: flat[n] for n in meta["cells"]} == meta["cells"]

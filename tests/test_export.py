@@ -1,4 +1,5 @@
-"""`govcrawl export`: the stable record, checked against its JSON Schema on real crawl output."""
+"""`govcrawl export`: the stable record, checked against its JSON Schema on real crawl output;
+CSV for people (UTF-8 with a BOM for Excel, checks, table warnings, earlier dates)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import jsonschema
 import pyarrow.parquet as pq
 from referencing import Registry, Resource
 
-from govcrawl.extract.tables import TABLE_CELL_NAMES, flatten_tables
+from govcrawl.extract.tables import CHECK_RULES, TABLE_CELL_NAMES, flatten_tables
 from govcrawl.publish.export import flat_columns
 from replica import expected
 from tests.conftest import CrawlResult, run_govcrawl
@@ -54,9 +55,14 @@ def test_schema_rejects_what_it_must(crawl_round1: CrawlResult) -> None:
     assert list(validator.iter_errors({k: v for k, v in record.items() if k != "url"}))
 
 
+def _csv_rows(text: str) -> list[dict[str, str]]:
+    assert text.startswith("\ufeff"), "CSV starts with a UTF-8 byte-order mark (Excel)"
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
 def test_csv_has_one_column_per_table_cell(crawl_round1: CrawlResult) -> None:
     text = _export(crawl_round1.archive, "csv")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = _csv_rows(text)
     assert list(rows[0]) == flat_columns()
     records = crawl_round1.reports()
     assert {r["url"] for r in rows} == set(records)
@@ -71,6 +77,51 @@ def test_csv_has_one_column_per_table_cell(crawl_round1: CrawlResult) -> None:
             assert row[name] == ("" if want is None else str(want)), (row["url"], name)
 
 
+def test_csv_file_is_utf8_with_bom_for_excel(crawl_round1: CrawlResult, tmp_path: Path) -> None:
+    out = tmp_path / "年报.csv"
+    _export(crawl_round1.archive, "csv", out)
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # what Excel needs to read UTF-8 Chinese
+    text = raw.decode("utf-8-sig")
+    header = text.split("\r\n", 1)[0].split(",")
+    assert header == flat_columns()
+    assert "兴安盟公安局" in text
+
+
+def test_csv_carries_checks_warnings_and_agency_source(crawl_round1: CrawlResult) -> None:
+    rows = {r["url"]: r for r in _csv_rows(_export(crawl_round1.archive, "csv"))}
+    records = crawl_round1.reports()
+    seen_false = False
+    for url, record in records.items():
+        row = rows[url]
+        assert row["agency_from"] == (record.get("agency_from") or "")
+        checks = {c["rule"]: c["ok"] for c in (record["tables"] or {}).get("checks") or []}
+        for rule in CHECK_RULES:
+            want = checks.get(rule)
+            assert row[f"check.{rule}"] == ("" if want is None else str(want).lower()), (url, rule)
+        verdicts = [v for v in checks.values() if v is not None]
+        assert row["checks_ok"] == (
+            "" if not verdicts else ("false" if False in verdicts else "true")
+        )
+        seen_false |= row["checks_ok"] == "false"
+        warnings = (record["tables"] or {}).get("warnings") or []
+        assert row["table_warnings"] == "\n".join(warnings)
+    broken = [r["url"] for r in expected.expected_reports(1) if r["arithmetic_ok"] is False]
+    assert broken and all(rows[u]["checks_ok"] == "false" for u in broken)
+    assert seen_false
+
+
+def test_csv_carries_earlier_publication_dates(crawl_round2: CrawlResult) -> None:
+    rows = {r["url"]: r for r in _csv_rows(_export(crawl_round2.archive, "csv"))}
+    redated = expected.round_changes()["redated_reports"]
+    assert redated
+    for change in redated:
+        assert rows[change["url"]]["published"] == change["new"]
+        assert rows[change["url"]]["published_earlier"] == change["old"]
+    others = [u for u in rows if u not in {c["url"] for c in redated}]
+    assert all(rows[u]["published_earlier"] == "" for u in others)
+
+
 def test_parquet_round_trips(crawl_round1: CrawlResult, tmp_path: Path) -> None:
     out = tmp_path / "reports.parquet"
     _export(crawl_round1.archive, "parquet", out)
@@ -81,6 +132,11 @@ def test_parquet_round_trips(crawl_round1: CrawlResult, tmp_path: Path) -> None:
         zip(table.column("url").to_pylist(), table.column("clicks").to_pylist(), strict=True)
     )
     assert by_url == {u: r["clicks"] for u, r in crawl_round1.reports().items()}
+    ok = dict(
+        zip(table.column("url").to_pylist(), table.column("checks_ok").to_pylist(), strict=True)
+    )
+    broken = [r["url"] for r in expected.expected_reports(1) if r["arithmetic_ok"] is False]
+    assert broken and all(ok[u] is False for u in broken)
 
 
 def test_export_of_missing_archive_is_a_clear_error(tmp_path: Path) -> None:

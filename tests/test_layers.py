@@ -87,9 +87,7 @@ def test_the_probe_sees_scrapy_when_a_command_loads_it(tmp_path: Path) -> None:
 
 # Modules of the replica that scripts may use: starting it, its ground truth, its generators.
 REPLICA_PUBLIC = {"replica.process", "replica.expected", "replica.tables", "replica.attachments"}
-# bench/table_accuracy.py still reads the table renderer from tests/ (issue 13 merges it into
-# replica/); drop this entry when that lands.
-PENDING = {("table_accuracy.py", "tests.fixtures.tables.render")}
+PENDING: set[tuple[str, str]] = set()
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in (REPO / "bench").glob("*.py")))

@@ -170,18 +170,108 @@ def test_report_year_from_title(title: str | None, year: int | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("title", "agency"),
+    ("title", "agency", "agency_from"),
     [
-        ("2021年兴安盟公安局政府信息公开工作年度报告", "兴安盟公安局"),
-        ("兴安盟公安局政府信息公开工作年度报告", "兴安盟公安局"),
-        ("科右中旗人民政府2021年政府信息公开工作年度报告", "科右中旗人民政府"),
-        ("兴安盟2021年政府信息公开工作年度报告", "兴安盟行政公署"),  # a 盟 is run by its 行政公署
-        ("突泉县2021年政府信息公开工作年度报告", "突泉县人民政府"),
+        ("2021年兴安盟公安局政府信息公开工作年度报告", "兴安盟公安局", "title"),
+        ("兴安盟公安局政府信息公开工作年度报告", "兴安盟公安局", "title"),
+        ("科右中旗人民政府2021年政府信息公开工作年度报告", "科右中旗人民政府", "title"),
+        # A title naming only a place does not name its government: the seed's body never
+        # prints 兴安盟行政公署 or 突泉县人民政府, so no body is made up.
+        ("兴安盟2021年政府信息公开工作年度报告", None, None),
+        ("突泉县2021年政府信息公开工作年度报告", None, None),
     ],
 )
-def test_agency_from_title(title: str, agency: str) -> None:
+def test_agency_from_title(title: str, agency: str | None, agency_from: str | None) -> None:
     html = _bare(SEED.split("二、主动公开政府信息情况")[0], title=title)
-    assert classify_page(html, URL).agency == agency
+    result = classify_page(html, URL)
+    assert (result.agency, result.agency_from) == (agency, agency_from)
+    if agency is None:
+        place = title.split("2021")[0]
+        assert (
+            result.agency_evidence
+            == f"title names the place {place}; the page prints no body of it"
+        )
+    else:
+        assert result.agency_evidence == title
+
+
+PINGTAN = "平潭综合实验区2020年度政府信息公开工作年度报告"
+PINGTAN_BODY = (
+    "<p>本报告由区管委会办公室根据《中华人民共和国政府信息公开条例》要求编制。</p>"
+    "<p>一、总体情况</p><p>2020年，区管委会坚持以习近平新时代中国特色社会主义思想为指导。</p>"
+)
+
+
+def _page(title: str, body: str, head: str = "", footer: str = "") -> str:
+    return (
+        f"<html><head><title>{head or title}</title></head><body>"
+        f"<div class='article'><h1>{title}</h1><div id='zoom'>{body}</div></div>"
+        f"<div class='footer'>{footer}</div></body></html>"
+    )
+
+
+def test_place_in_title_is_never_expanded_into_an_invented_body() -> None:
+    """平潭综合实验区 is run by its 管委会; 平潭综合实验区人民政府 does not exist."""
+    result = classify_page(_page(PINGTAN, PINGTAN_BODY), URL)
+    assert result.is_report and result.agency is None and result.agency_from is None
+    assert "平潭综合实验区" in (result.agency_evidence or "")
+
+
+@pytest.mark.parametrize(
+    ("body", "head", "footer", "agency", "agency_from"),
+    [
+        # the report text prints the body's full name
+        (
+            PINGTAN_BODY + "<p>平潭综合实验区管理委员会坚持依法行政。</p>",
+            "",
+            "",
+            "平潭综合实验区管理委员会",
+            "body",
+        ),
+        # a signature at the end of the report: the body's name over a date
+        (
+            PINGTAN_BODY + "<p>平潭综合实验区管委会</p><p>2021年1月30日</p>",
+            "",
+            "",
+            "平潭综合实验区管委会",
+            "signature",
+        ),
+        # the site's own name (its <title> and 主办 footer)
+        (
+            PINGTAN_BODY,
+            f"{PINGTAN}-平潭综合实验区管理委员会",
+            "主办单位：平潭综合实验区管理委员会",
+            "平潭综合实验区管理委员会",
+            "site",
+        ),
+    ],
+)
+def test_place_in_title_takes_the_body_the_page_prints(
+    body: str, head: str, footer: str, agency: str, agency_from: str
+) -> None:
+    result = classify_page(_page(PINGTAN, body, head=head, footer=footer), URL)
+    assert (result.agency, result.agency_from) == (agency, agency_from)
+    assert agency in (result.agency_evidence or "")
+
+
+def test_agency_from_header_table_and_source_when_the_title_names_none() -> None:
+    header = (
+        "<table><tr><td>索引号</td><td>1115/2022-00012</td><td>发布机构</td><td>盟农牧局</td></tr>"
+        "<tr><td>发布日期</td><td>2022-04-06</td></tr></table>"
+    )
+    html = _page(
+        "2021年度政府信息公开工作年度报告",
+        header + "<p>一、总体情况</p><p>2021年，我局认真贯彻落实《条例》。</p>",
+    )
+    result = classify_page(html, URL)
+    assert (result.agency, result.agency_from) == ("盟农牧局", "header")
+    html = _page(
+        "2021年度政府信息公开工作年度报告",
+        "<p>来源：兴安盟农牧局 发布时间：2022-01-20</p><p>一、总体情况</p>"
+        "<p>2021年，我局认真落实。</p>",
+    )
+    result = classify_page(html, URL)
+    assert (result.agency, result.agency_from) == ("兴安盟农牧局", "source")
 
 
 @pytest.mark.parametrize(

@@ -45,31 +45,31 @@ URL = "http://nmj.xam.gov.cn/xamagri/2021-01/28/article_2024041405435289175.html
         (
             "来源:盟农牧局 作者:盟农牧局 发布时间:2021年01月29日",
             "盟农牧局",
-            "2021-01-29T00:00:00+08:00",
+            "2021-01-29",
             "2021年01月29日",
         ),
         # Full-width colons, spans without spaces between them.
         (
             "<span>来源：盟农牧局</span><span>发布日期：2021-01-29 08:05</span>",
             "盟农牧局",
-            "2021-01-29T08:05:00+08:00",
+            "2021-01-29T08:05+08:00",
             "2021-01-29 08:05",
         ),
         # Spaced-out labels.
         (
             "来 源:盟农牧局 发 布 日 期:2021/01/29",
             "盟农牧局",
-            "2021-01-29T00:00:00+08:00",
+            "2021-01-29",
             "2021/01/29",
         ),
         (
             "来源:盟农牧局 时间:2021.01.29 点击量:<span id=hits></span>",
             "盟农牧局",
-            "2021-01-29T00:00:00+08:00",
+            "2021-01-29",
             "2021.01.29",
         ),
         # Empty source.
-        ("来源: 发布时间:2021-01-29 16:22", None, "2021-01-29T16:22:00+08:00", "2021-01-29 16:22"),
+        ("来源: 发布时间:2021-01-29 16:22", None, "2021-01-29T16:22+08:00", "2021-01-29 16:22"),
         (
             "来源: | 发布时间:2021-01-29 16:22:09",
             None,
@@ -79,7 +79,7 @@ URL = "http://nmj.xam.gov.cn/xamagri/2021-01/28/article_2024041405435289175.html
         (
             "【来源:盟农牧局】【字体:大 中 小】【发布日期:2021-01-29】",
             "盟农牧局",
-            "2021-01-29T00:00:00+08:00",
+            "2021-01-29",
             "2021-01-29",
         ),
     ],
@@ -97,7 +97,7 @@ def test_header_table_with_other_dates_first() -> None:
         "<tr><td>发布日期</td><td>2022-04-06</td><td>来源</td><td>盟农牧局</td></tr></table>"
     )
     meta = parse_metadata(_article(info), URL)
-    assert meta.published == "2022-04-06T00:00:00+08:00"
+    assert meta.published == "2022-04-06"  # printed without a time of day
     assert meta.source == "盟农牧局"
 
 
@@ -135,14 +135,14 @@ def test_todays_date_in_the_top_bar_is_not_the_publication_date() -> None:
 def test_printed_date_wins_over_meta_tag() -> None:
     head = '<meta name="PubDate" content="2021-02-01 10:00">'
     meta = parse_metadata(_article("发布时间:2021-01-29 16:22", head=head), URL)
-    assert meta.published == "2021-01-29T16:22:00+08:00"
+    assert meta.published == "2021-01-29T16:22+08:00"
 
 
 @pytest.mark.parametrize(
     ("head", "published"),
     [
-        ('<meta name="publishdate" content="2022-04-06">', "2022-04-06T00:00:00+08:00"),
-        ('<meta name="PubDate" content="2022-04-06 09:30">', "2022-04-06T09:30:00+08:00"),
+        ('<meta name="publishdate" content="2022-04-06">', "2022-04-06"),
+        ('<meta name="PubDate" content="2022-04-06 09:30">', "2022-04-06T09:30+08:00"),
         (
             '<meta property="article:published_time" content="2022-04-06T02:00:00Z">',
             "2022-04-06T10:00:00+08:00",
@@ -162,11 +162,11 @@ def test_meta_tags(head: str, published: str) -> None:
     ("text", "iso"),
     [
         ("2022-01-21 18:27:17", "2022-01-21T18:27:17+08:00"),
-        ("2026-01-20 17:20", "2026-01-20T17:20:00+08:00"),
-        ("2021年01月29日", "2021-01-29T00:00:00+08:00"),
-        ("2021年1月9日 8时5分", "2021-01-09T08:05:00+08:00"),
+        ("2026-01-20 17:20", "2026-01-20T17:20+08:00"),
+        ("2021年01月29日", "2021-01-29"),
+        ("2021年1月9日 8时5分", "2021-01-09T08:05+08:00"),
         ("2022-04-06T10:00:00+08:00", "2022-04-06T10:00:00+08:00"),
-        ("21 January 2022 18:27", "2022-01-21T18:27:00+08:00"),  # dateparser fallback
+        ("21 January 2022 18:27", "2022-01-21T18:27+08:00"),  # dateparser fallback
         ("2022-13-45", None),
         ("not a date", None),
         ("", None),
@@ -181,7 +181,7 @@ def test_profile_labels_override_defaults() -> None:
     assert parse_metadata(html, URL).source is None
     labels = MetadataLabels.from_mapping({"source": ["文章出处"], "published": ["上传时间"]})
     meta = parse_metadata(html, URL, labels)
-    assert (meta.source, meta.published) == ("盟农牧局", "2021-01-29T16:22:00+08:00")
+    assert (meta.source, meta.published) == ("盟农牧局", "2021-01-29T16:22+08:00")
 
 
 @pytest.mark.parametrize(

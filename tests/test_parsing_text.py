@@ -151,3 +151,33 @@ def test_dated_body_lines_are_not_taken_for_metadata_lines() -> None:
 def test_empty_and_list_pages() -> None:
     assert extract_text("") == ""
     assert "兴安盟水利局2021年政府信息公开工作年度报告" not in _text("decoy_list")
+
+
+LAYOUT_PARAGRAPHS = [
+    "一、总体情况",
+    "2021年，我局认真贯彻落实《中华人民共和国政府信息公开条例》。",
+    "（一）主动公开情况。全年主动公开政府信息120条。",
+    "（二）依申请公开情况。全年收到申请3件，均按时答复。",
+    "二、主动公开政府信息情况",
+]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "<br>".join(LAYOUT_PARAGRAPHS),
+        "".join(f"<p>{p}</p>" for p in LAYOUT_PARAGRAPHS),
+        "<div>" + "".join(f"<div>{p}</div>" for p in LAYOUT_PARAGRAPHS) + "</div>",
+    ],
+    ids=["br", "p", "div"],
+)
+def test_body_in_a_layout_table_keeps_its_paragraphs(cell: str) -> None:
+    """A report body laid out in a <table> cell, with no content wrapper around it and too
+    short for a long-cell rule: one paragraph per line, not one line for the whole body."""
+    html = (
+        "<html><head><title>兴安盟公安局2021年政府信息公开工作年度报告</title></head><body>"
+        f"<table><tr><td>导航 首页</td><td>{cell}</td></tr></table></body></html>"
+    )
+    lines = extract_text(html).splitlines()
+    start = lines.index(LAYOUT_PARAGRAPHS[0])
+    assert lines[start : start + len(LAYOUT_PARAGRAPHS)] == LAYOUT_PARAGRAPHS

@@ -226,6 +226,8 @@ class PortalSpider(scrapy.Spider):
                 capture=response.meta.get("capture"),
             )
             item.extra["outlinks"] = [link.url for link in links]
+            item.extra["agency_from"] = verdict.agency_from
+            item.extra["agency_evidence"] = verdict.agency_evidence
             # A report reached through redirects: its old URLs moved here (not gone).
             item.extra["redirected_from"] = _redirected_from(response)
             yield from self._requisites(html, response.url, encoding, profile)
@@ -689,6 +691,8 @@ class PortalSpider(scrapy.Spider):
             published=normalize_date(response.meta.get("list_date") or ""),
             capture=response.meta.get("capture"),
         )
+        item.extra["agency_from"] = verdict.agency_from
+        item.extra["agency_evidence"] = verdict.agency_evidence
         item.extra["redirected_from"] = _redirected_from(response)
         item.attachments.append(_attachment(response, rtype))
         yield item

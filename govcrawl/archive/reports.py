@@ -13,7 +13,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"  # 2.0: published at printed precision, agency_from, checks ok null
 
 
 # What a report says, for "did it change": printed counters, capture times and places are left

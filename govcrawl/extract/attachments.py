@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 
 from w3lib.url import safe_url_string
 
+from govcrawl.extract import patterns
 from govcrawl.extract.tables import html_to_text, parse_tables, sanitize_text
 
 log = logging.getLogger(__name__)
@@ -304,18 +306,21 @@ def _row_line(cells: list[str], trim: bool = False) -> str:
     return "\t".join(cells) if len(cells) > 1 else cells[0]
 
 
-def _pdf_text(body: bytes) -> str:
+def _pdf_text(body: bytes, ruled_tables: bool = True) -> str:
+    """Text of a PDF: ruled tables through pdfplumber's table finder (one tab-separated line
+    per row), everything else from word positions (``_pdf_lines``). ``ruled_tables=False``
+    reads the tables from word positions too (tests use it on PDFs that have rules)."""
     import pdfplumber
 
     pages: list[str] = []
     with pdfplumber.open(io.BytesIO(body)) as pdf:
         for page in pdf.pages:
-            pages.append(_pdf_page_text(page))
+            pages.append(_pdf_page_text(page, ruled_tables))
     return "\n".join(p for p in pages if p)
 
 
-def _pdf_page_text(page: Any) -> str:
-    tables = page.find_tables()
+def _pdf_page_text(page: Any, ruled_tables: bool = True) -> str:
+    tables = page.find_tables() if ruled_tables else []
     boxes = [t.bbox for t in tables]
 
     def outside(obj: dict[str, Any]) -> bool:
@@ -326,9 +331,7 @@ def _pdf_page_text(page: Any) -> str:
         return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
     rest = page.filter(outside) if boxes else page
-    items: list[tuple[float, str]] = [
-        (line["top"], line["text"]) for line in rest.extract_text_lines() if line["text"].strip()
-    ]
+    items = _pdf_lines(rest)
     for table in tables:
         # None marks a position covered by a merged cell (written once, at its top left);
         # "" is a real empty cell and stays an empty field.
@@ -336,6 +339,65 @@ def _pdf_page_text(page: Any) -> str:
         items.append((table.bbox[1], "\n".join(r for r in rows if r)))
     items.sort(key=lambda item: item[0])
     return "\n".join(text for _, text in items)
+
+
+_PAGE_NUMBER = re.compile(patterns.PAGE_NUMBER)
+# A cell of numbers: a count or amount, or an empty-cell marker (/, -, —, 无).
+_NUMBER_CELL = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?(?:万元|元|件)?|[/\\\-—–―−_~]+|无|空")
+# A row of numbers belongs to the label line it overlaps most, when the overlap is at least
+# this share of the shorter of the two lines' heights.
+_ROW_OVERLAP = 0.5
+
+
+def _pdf_lines(page: Any) -> list[tuple[float, str]]:
+    """(top, text) of the page's text lines, read by position rather than text order.
+
+    Labels of table rows are often vertically centred in their cell, so the row's numbers sit
+    a little higher and a text-order reading puts them on the line before the label (and gives
+    them to the row above). Here a line holding only numbers joins the label line whose box it
+    overlaps most, and page numbers (``- 2 -``) are dropped wherever they are.
+    """
+    lines = [
+        ln
+        for ln in page.extract_text_lines(return_chars=False)
+        if ln["text"].strip() and not _PAGE_NUMBER.fullmatch(ln["text"].strip())
+    ]
+    numbers = [ln for ln in lines if _numbers_only(ln["text"])]
+    labels = [ln for ln in lines if not _numbers_only(ln["text"])]
+    best: dict[int, tuple[float, int]] = {}  # label index -> (overlap share, number index)
+    for n, num in enumerate(numbers):
+        pick: tuple[float, int] | None = None
+        for i, lab in enumerate(labels):
+            if _has_numbers(lab["text"]):
+                continue  # a label line that has its own numbers
+            overlap = min(num["bottom"], lab["bottom"]) - max(num["top"], lab["top"])
+            height = min(num["bottom"] - num["top"], lab["bottom"] - lab["top"]) or 1.0
+            share = overlap / height
+            if share >= _ROW_OVERLAP and (pick is None or share > pick[0]):
+                pick = (share, i)
+        if pick is not None and (pick[1] not in best or pick[0] > best[pick[1]][0]):
+            best[pick[1]] = (pick[0], n)
+    joined = {n: i for i, (_, n) in best.items()}
+    out: list[tuple[float, str]] = []
+    for i, lab in enumerate(labels):
+        text = lab["text"]
+        if i in best:
+            text += " " + numbers[best[i][1]]["text"]
+        out.append((lab["top"], text))
+    out += [(num["top"], num["text"]) for n, num in enumerate(numbers) if n not in joined]
+    out.sort(key=lambda item: item[0])
+    return out
+
+
+def _numbers_only(text: str) -> bool:
+    cells = unicodedata.normalize("NFKC", text).split()
+    return bool(cells) and all(_NUMBER_CELL.fullmatch(c) for c in cells)
+
+
+def _has_numbers(text: str) -> bool:
+    """A label line that ends in numbers of its own (a row printed on one line)."""
+    cells = unicodedata.normalize("NFKC", text).split()
+    return len(cells) > 1 and _NUMBER_CELL.fullmatch(cells[-1]) is not None
 
 
 def _docx_text(body: bytes) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -26,8 +27,15 @@ logger = logging.getLogger(__name__)
 class Classification:
     is_report: bool
     year: int | None  # the year reported on
-    agency: str | None  # full name of the issuing body
+    agency: str | None  # the issuing body, as the page names it (None: the page does not say)
     reason: str  # which signal decided, for logs and audits
+    # Where the page names the agency: "title", "header" (信息公开目录 发布机构), "source" (来源),
+    # "signature", "statement" (本报告由…编制, 现将…年度报告…); for a title naming only a place,
+    # where the page prints that place's government: also "body" (report text) or "site" (the
+    # site's own name: <title>, logo, 主办). None when the page names no body.
+    agency_from: str | None = None
+    # The printed text the agency was read from; when agency is None, what the page does say.
+    agency_evidence: str | None = None
 
 
 _REPORT = re.compile(patterns.REPORT_PHRASE)
@@ -63,12 +71,15 @@ _TITLE_AGENCY = re.compile(
 )
 _TITLE_AGENCY_NO_YEAR = re.compile(r"^(?P<pre>.+?)(?:(?:政府|政务)?信息公开|政务公开)")
 _PLACE = re.compile(
-    "^(?P<place>["
-    + patterns.CJK
-    + r"]{2,16}?(?:"
-    + "|".join(s for s, _ in patterns.PLACE_GOVERNMENT)
-    + r"))$"
+    "^(?P<place>[" + patterns.CJK + r"]{2,16}?(?:" + "|".join(patterns.PLACE_SUFFIXES) + r"))$"
 )
+_HEADER_AGENCY = re.compile(
+    "(?:" + "|".join(patterns.AGENCY_HEADER_LABELS) + r")\s*(?:[:：]|\|)\s*(?P<v>[^|\s:：]{2,40})"
+)
+_NAME_LINE = re.compile("[" + patterns.CJK + r"()（）]{2,40}")
+_DATE_LINE = re.compile(r"\s*" + patterns.DATE_VALUE + r"\s*")
+_BOILERPLATE = [re.compile(p, re.I) for p in patterns.BOILERPLATE_LINES]
+_SITE_OWNER = re.compile(patterns.SITE_OWNER_LABELS)
 _AGENCY_TRIM = re.compile(r"^(?:关于|印发|公布|发布)+|(?:关于|的|之|年|度|[、,，:：《》“”\"'\s])+$")
 
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
@@ -150,29 +161,130 @@ def _agency_from_title(title: str) -> str | None:
     return None
 
 
-def _agency_from_body(lines: list[str]) -> str | None:
+def _agency_from_body(lines: list[str]) -> tuple[str, str] | None:
+    """(agency, the sentence) from the report's first sentences (本报告由…, 现将…年度报告)."""
     head = "".join(dom.squeeze_cjk(x) for x in lines[:40])[:1500]
     for regex in _AGENCY_STATEMENTS:
         for match in regex.finditer(head):
             agency = _clean_agency(match["a"])
             if agency:
-                return agency
+                return agency, match.group()
     return None
 
 
-def _expand_place(agency: str, lines: list[str]) -> str:
-    """A bare place name (兴安盟, 科尔沁右翼前旗) stands for its government: name that body."""
-    if _ORGAN.search(agency) or not _PLACE.match(agency):
-        return agency
-    head = "".join(dom.squeeze_cjk(x) for x in lines[:80])
-    found = re.search(re.escape(agency) + patterns.PLACE_GOVERNMENT_NAMES, head)
-    if found:
-        suffix = found.group()[len(agency) :]
-        return agency + ("行政公署" if suffix == "行署" else suffix)
-    for place_suffix, government in patterns.PLACE_GOVERNMENT:
-        if agency.endswith(place_suffix):
-            return agency + government
-    return agency
+def _agency_from_header(lines: list[str]) -> tuple[str, str] | None:
+    """(agency, line) from a 信息公开目录 header row (发布机构 | 盟农牧局)."""
+    for line in lines[:60]:
+        match = _HEADER_AGENCY.search(dom.squeeze_cjk(line))
+        if match:
+            agency = _clean_agency(match["v"])
+            if agency:
+                return agency, line
+    return None
+
+
+def _signature(content: list[str]) -> tuple[str, str] | None:
+    """(agency, line) of a signature: an organ's name on its own line next to a date line,
+    among the last lines of the report."""
+    tail = content[-patterns.SIGNATURE_SEARCH_LINES :]
+    for i in range(len(tail) - 1, -1, -1):
+        name = dom.squeeze_cjk(tail[i])
+        if not _NAME_LINE.fullmatch(name) or not _ORGAN.search(name):
+            continue
+        near = tail[max(0, i - 1) : i] + tail[i + 1 : i + 2]
+        if any(_DATE_LINE.fullmatch(line) for line in near):
+            agency = _clean_agency(name)
+            if agency:
+                return agency, tail[i]
+    return None
+
+
+def _is_place(name: str) -> bool:
+    return not _ORGAN.search(name) and bool(_PLACE.match(name))
+
+
+def _body_of_place(place: str, sources: list[tuple[str, list[str]]]) -> tuple[str, str, str] | None:
+    """(agency, where, text): the government of ``place`` as the page prints it."""
+    regex = re.compile(re.escape(place) + patterns.PLACE_BODY_NAMES)
+    for where, lines in sources:
+        kept = []
+        for line in lines:
+            flat = dom.squeeze_cjk(line)
+            if where != "site" and any(rx.search(flat) for rx in _BOILERPLATE):
+                continue  # page chrome: only the site's own name counts, last
+            kept.append(flat)
+            found = regex.search(flat)
+            if found:
+                return found.group(), where, line
+        found = regex.search("".join(kept))  # a name wrapped over two lines
+        if found:
+            return found.group(), where, found.group()
+    return None
+
+
+def site_names(tree: etree._Element, lines: list[str]) -> list[str]:
+    """Where a page names the body that runs its site: the <title> (…-科尔沁右翼前旗人民政府),
+    the logo's alt text and the footer's 主办 line."""
+    out = []
+    title = tree.find(".//title")
+    if title is not None and title.text_content().strip():
+        out.append(title.text_content())
+    out += [img.get("alt", "") for img in tree.iter("img") if img.get("alt")]
+    out += [line for line in lines if _SITE_OWNER.search(line)]
+    return out
+
+
+def find_agency(
+    title: str,
+    lines: list[str],
+    content: Callable[[], list[str]],
+    source: str | None,
+    site: Callable[[], list[str]] = list,
+) -> tuple[str | None, str | None, str | None]:
+    """``(agency, agency_from, evidence)``: the issuing body as the page names it.
+
+    Looked for in the title, the report's opening statement, a 信息公开目录 header row, the
+    来源 line and a signature (among the last of ``content()``'s lines), in that order. A name
+    that is only a place (兴安盟, 平潭综合实验区) stands for its government only where the page
+    prints that government's name; no name is ever made up (appending 人民政府 to a place
+    invents bodies that do not exist); ``site()`` (``site_names``) is where the page names the
+    body that runs the site. None, with what the page does say as evidence, when the page names
+    no body. ``content`` and ``site`` are called only when the title does not name an organ.
+    """
+    named: list[tuple[str, str, str]] = []
+    if title and (agency := _agency_from_title(title)):
+        named.append((agency, "title", title))
+        if not _is_place(agency):
+            return agency, "title", title
+    statement = _agency_from_body(lines)
+    header = _agency_from_header(lines)
+    content_lines = content()
+    signature = _signature(content_lines)
+    if statement:
+        named.append((statement[0], "statement", statement[1]))
+    if header:
+        named.append((header[0], "header", header[1]))
+    if source and (agency := _clean_agency(source)) and _ORGAN.search(agency):
+        named.append((agency, "source", source))
+    if signature:
+        named.append((signature[0], "signature", signature[1]))
+    if not named:
+        return None, None, "no agency in the title, statements, header, 来源 or signature"
+    agency, where, text = named[0]
+    if not _is_place(agency):
+        return agency, where, text
+    places = [
+        ("header", [header[1]] if header else []),
+        ("source", [source] if source else []),
+        ("signature", [signature[1]] if signature else []),
+        ("statement", [statement[1]] if statement else []),
+        ("body", lines[:80] + content_lines),
+        ("site", site()),
+    ]
+    body = _body_of_place(agency, places)
+    if body:
+        return body
+    return None, None, f"{where} names the place {agency}; the page prints no body of it"
 
 
 # --------------------------------------------------------------------------- page kinds
@@ -261,14 +373,24 @@ def classify_page(html: str, url: str, meta: PageMetadata | None = None) -> Clas
     if year is None and meta.published:
         year, how = int(meta.published[:4]) - 1, "publication year - 1"
 
-    agency = _agency_from_title(title) if title else None
-    if agency is None:
-        agency = _agency_from_body(lines)
-    if agency is not None:
-        agency = _expand_place(agency, lines)
+    def content() -> list[str]:
+        block = dom.find_content(tree)
+        return dom.render_lines(block) if block is not None else lines
+
+    agency, agency_from, evidence = find_agency(
+        title, lines, content, meta.source, lambda: site_names(tree, lines)
+    )
 
     logger.debug("%s is a report (%s): year %s from %s, agency %s", url, reason, year, how, agency)
-    return Classification(True, year, agency, f"{reason}; year from {how}" if year else reason)
+    return Classification(
+        True,
+        year,
+        agency,
+        f"{reason}; year from {how}" if year else reason,
+        agency_from,
+        evidence,
+    )
+
 
 
 def looks_like_report_title(text: str, url: str = "", keywords: tuple[str, ...] = ()) -> bool:

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
 from lxml import etree
@@ -73,7 +73,9 @@ class MetadataLabels:
 class PageMetadata:
     title: str | None
     source: str | None
-    published: str | None  # ISO 8601 with +08:00
+    # ISO 8601 at the printed precision: "2021-01-29", "2021-01-29T16:22+08:00" or
+    # "2021-01-29T16:22:09+08:00" (China time); never a time of day the page does not print.
+    published: str | None
     published_raw: str | None  # the date as printed on the page (or the <meta> content)
 
 
@@ -127,21 +129,28 @@ _SENTENCE = re.compile(
 
 
 def _iso(match: re.Match[str]) -> str | None:
+    """The printed date in ISO 8601 at its printed precision: ``2021-01-29`` for a date alone,
+    ``2021-01-29T16:22+08:00`` for hours and minutes, ``...T16:22:09+08:00`` with seconds."""
     try:
         y, m, d = int(match["y"]), int(match["m"]), int(match["d"])
-        hh = int(match["H"]) if match["H"] else 0
-        mm = int(match["M"]) if match["M"] else 0
+        if not match["H"]:
+            return date(y, m, d).isoformat()
+        hh, mm = int(match["H"]), int(match["M"])
         ss = int(match["S"]) if match["S"] else 0
-        if hh > 23 or mm > 59 or ss > 59:
-            hh = mm = ss = 0
+        if hh > 23 or mm > 59 or ss > 59:  # a time of day that cannot be: keep the date
+            return date(y, m, d).isoformat()
         value = datetime(y, m, d, hh, mm, ss, tzinfo=CHINA_TZ)
     except ValueError:
         return None
-    return value.isoformat()
+    return value.isoformat(timespec="seconds" if match["S"] else "minutes")
+
+
+_ISO_TIME = re.compile(r"(\d{1,2}):(\d{2})(:\d{2})?")
 
 
 def normalize_date(text: str) -> str | None:
-    """ISO 8601 (+08:00) of a date as printed or as found in a <meta> tag, or None."""
+    """ISO 8601 of a date as printed or as found in a <meta> tag, at the precision given
+    (a date, or a China-time (+08:00) datetime to the minute or second), or None."""
     text = text.strip()
     if not text:
         return None
@@ -150,9 +159,14 @@ def normalize_date(text: str) -> str | None:
     except ValueError:
         value = None
     if value is not None:
+        clock = _ISO_TIME.search(text, 10)  # a time of day after the date
+        if clock is None and value.tzinfo is None:
+            return value.date().isoformat()
         if value.tzinfo is None:
             value = value.replace(tzinfo=CHINA_TZ)
-        return value.astimezone(CHINA_TZ).replace(microsecond=0).isoformat()
+        value = value.astimezone(CHINA_TZ).replace(microsecond=0)
+        seconds = clock is None or clock.group(3) is not None or value.second != 0
+        return value.isoformat(timespec="seconds" if seconds else "minutes")
     match = _DATE.search(text)
     if match:
         return _iso(match)
@@ -174,7 +188,21 @@ def _dateparser_iso(text: str) -> str | None:
     )
     if value is None:
         return None
-    return value.astimezone(CHINA_TZ).replace(microsecond=0).isoformat()
+    value = value.astimezone(CHINA_TZ).replace(microsecond=0)
+    if not re.search(r"\d{1,2}\s*[:：时]\s*\d{1,2}", text):
+        return value.date().isoformat()  # no time of day printed
+    seconds = re.search(r"\d{1,2}\s*[:：时]\s*\d{1,2}\s*[:：分]\s*\d{1,2}", text)
+    return value.isoformat(timespec="seconds" if seconds else "minutes")
+
+
+def precision(iso: str | None) -> int:
+    """How much of a time ``normalize_date``/``_iso`` output gives: 0 none, 1 the day, 2 the
+    minute, 3 the second."""
+    if not iso:
+        return 0
+    if "T" not in iso:
+        return 1
+    return 3 if iso.count(":") >= 3 else 2
 
 
 def _masked(line: str, compiled: _Compiled) -> str:
@@ -224,20 +252,18 @@ def _published_candidates(lines: list[str], compiled: _Compiled) -> list[tuple[s
 
 
 def _most_precise(candidates: list[tuple[str, str]]) -> tuple[str, str] | None:
-    """The first candidate, or a later one printing the same day with a time of day.
+    """The first candidate, or a later one printing the same day more precisely.
 
     Header tables often print only the date (发布日期 | 2024-01-30) while the byline or a meta tag
     prints the same day with its time; the time is worth keeping.
     """
     if not candidates:
         return None
-    first = candidates[0]
-    if not first[0][11:19] == "00:00:00":
-        return first
+    best = candidates[0]
     for iso, raw in candidates[1:]:
-        if iso[:10] == first[0][:10] and iso[11:19] != "00:00:00":
-            return iso, raw
-    return first
+        if iso[:10] == best[0][:10] and precision(iso) > precision(best[0]):
+            best = (iso, raw)
+    return best
 
 
 def _published_from_meta(tree: etree._Element, labels: MetadataLabels) -> tuple[str, str] | None:

@@ -176,6 +176,13 @@ DATE_VALUE = (
     r"(?:(?:\s*|T)(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2}))?)?"
 )
 
+# Page numbers printed by PDFs and flipbooks ("- 2 -", "—3—", "第 2 页", "第2页 共5页", "2/5"):
+# never content, wherever a text layer puts them (inside a table, between a label and its row).
+PAGE_NUMBER = (
+    r"[-—–―−]\s*\d{1,3}\s*[-—–―−]|第\s*\d{1,3}\s*页(?:\s*[,，]?\s*共\s*\d{1,3}\s*页)?"
+    r"|\d{1,3}\s*/\s*\d{1,3}"
+)
+
 # --------------------------------------------------------------------------- titles
 
 # Class / id values of elements that hold an article heading.
@@ -254,40 +261,55 @@ BODY_YEAR = (
 AGENCY_STATEMENTS: tuple[str, ...] = (
     r"现(?:将|向社会公布|予以公布|公布|发布|印发)《?(?P<a>[^，,。；;《》()（）]{2,30}?)\s*"
     r"(?:(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})\s*年\s*度?\s*(?:政府)?(?:信息公开|政务公开)",
-    r"本报告由(?P<a>[^，,。；;]{2,30}?(?:人民政府|行政公署|政府|局|委员会|办公室|中心))",
+    r"本报告由(?P<a>[^，,。；;《》“”]{2,30}?(?:人民政府|行政公署|政府|局|委员会|办公室|中心))",
     r"全文包括(?P<a>[^，,。；;]{2,30}?)\s*(?:19|20)\d{2}\s*年\s*度?\s*(?:政府)?信息公开",
 )
 # Pronouns and fragments that are not an agency name.
 NOT_AGENCY = (
     r"^(?:我|本|该|全|各)(?:局|办|委|院|中心|单位|部门|机关|市|县|旗|区|盟|乡|镇)?$"
     r"|^(?:我们|本机关|本单位)$"
+    r"|^(?:我|本|该)(?:局|办|委|院|厅|部|机关|单位)"  # 我局根据…: a sentence, not a name
 )
 # Organ suffixes: a name ending in one of these is an agency, not a place.
 ORGAN_SUFFIX = (
     r"(?:局|委员会|委|办公室|办|人民政府|政府|行政公署|公署|行署|中心|院|厅|部|所|站|队|会|处|署|"
     r"馆|社|集团|公司|事务所|管理处|管委会|办事处)$"
 )
-# Place suffixes and the default issuing body of that kind of place.
-PLACE_GOVERNMENT: tuple[tuple[str, str], ...] = (
-    ("盟", "行政公署"),
-    ("街道", "街道办事处"),
-    ("苏木", "人民政府"),
-    ("嘎查", "村民委员会"),
-    ("自治区", "人民政府"),
-    ("自治州", "人民政府"),
-    ("自治旗", "人民政府"),
-    ("自治县", "人民政府"),
-    ("省", "人民政府"),
-    ("市", "人民政府"),
-    ("州", "人民政府"),
-    ("旗", "人民政府"),
-    ("县", "人民政府"),
-    ("区", "人民政府"),
-    ("乡", "人民政府"),
-    ("镇", "人民政府"),
+# Place suffixes: a title naming only a place (兴安盟, 突泉县, 平潭综合实验区) does not name the
+# issuing body; the body is what the page itself prints after the place's name.
+PLACE_SUFFIXES: tuple[str, ...] = (
+    "盟",
+    "街道",
+    "苏木",
+    "嘎查",
+    "自治区",
+    "自治州",
+    "自治旗",
+    "自治县",
+    "省",
+    "市",
+    "州",
+    "旗",
+    "县",
+    "区",
+    "乡",
+    "镇",
 )
-# Full names of a place's government as they appear after the place name in a body.
-PLACE_GOVERNMENT_NAMES = r"(?:人民政府|行政公署|行署)"
+# A place's government as pages print it after the place's name (科尔沁右翼前旗人民政府,
+# 兴安盟行政公署, 平潭综合实验区管理委员会). Only a name the page prints counts: a body is never
+# made by appending one of these to a place (平潭综合实验区人民政府 does not exist).
+PLACE_BODY_NAMES = r"(?:人民政府|行政公署|行署|管理委员会|管委会|街道办事处|办事处)"
+# Labels of the 信息公开目录 header row that names the publishing body.
+AGENCY_HEADER_LABELS: tuple[str, ...] = (
+    spaced("发布机构"),
+    spaced("发文机关"),
+    spaced("发布单位"),
+    spaced("公开主体"),
+)
+# Footer labels naming the body that runs the site (主办单位: 科尔沁右翼前旗人民政府).
+SITE_OWNER_LABELS = r"主\s*办(?:\s*单\s*位)?\s*[:：]?"
+# A signature: an agency-name line next to a date line among the last lines of the content.
+SIGNATURE_SEARCH_LINES = 8
 
 # Anchor URLs that point at annual reports whatever the anchor text says.
 REPORT_URL_HINTS: tuple[str, ...] = (

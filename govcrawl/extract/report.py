@@ -10,6 +10,7 @@ from govcrawl.extract.attachments import (
     AttachmentError,
     UnsupportedAttachment,
     attachment_kind,
+    decode_html,
     extract_attachment_text,
 )
 from govcrawl.extract.tables import parse_tables
@@ -48,7 +49,10 @@ def extract_report(url: str, html: str, attachments: list[dict[str, Any]]) -> di
         summary["text_chars"] = len(att_text)
         attachment_texts.append(att_text)
         if tables is None:
-            tables = parse_tables(att_text)
+            # An HTML attachment is read as HTML: its empty cells are cells, which its text
+            # has lost.
+            html_att = summary["kind"] == "html"
+            tables = parse_tables(decode_html(att["body"]) if html_att else att_text)
             if tables is not None:
                 tables_from = att["url"]
         summaries.append(summary)

@@ -4,51 +4,71 @@
 tables (v1)") for a 2021-template (国办公开办函〔2021〕30号) or 2019-template
 (国办公开办函〔2019〕60号) report, or ``None`` when the page shows no standard tables.
 
-How it reads a page
--------------------
-Every layout is first turned into one stream of tokens: labels (text cells), values (numbers),
-nulls (empty cells, ``/``, ``-``, ``—``, ``无``), spans (extra grid positions covered by a merged
-numeric cell), row breaks and section headings (二、主动公开..., 三、收到和处理..., 四、...复议...):
+One reader, on cells
+--------------------
+Every layout is first turned into one stream of cells (tokens): labels, values (numbers),
+nulls (empty cells, ``/``, ``-``, ``—``, ``无``), spans (extra template cells covered by one
+merged number), row breaks and section headings (二、主动公开…, 三、收到和处理…, 四、…复议…).
+Each token carries the line (or grid row) it was printed on. The front ends:
 
-- HTML ``<table>``: expanded into a grid (rowspan/colspan) with lxml; every grid row becomes its
-  labels (a label spanning rows is repeated down them as context: it sets the section-3 group,
-  such as (六)其他处理, but never names the row), its value cells (a merged null cell yields one
-  null per covered column, a merged number the number and then span tokens) and a row break.
-  Tables that contain tables, or very long cells, are layout tables and are read as text.
-- Text (plain input, and HTML outside data tables): one line at a time. Tab-separated lines
-  (PDF/XLSX/DOCX extraction) and ``| a | b |`` lines are rows of cells; ``cell |`` lines and lines
-  of bare ``|`` are flattened cells (an ``|`` alone is an empty cell); any other line is split on
-  whitespace, which covers both one cell per line (flattened pages) and rows of space-separated
-  numbers (PDF-to-HTML flipbooks).
+- HTML ``<table>`` with data: the grid is normalised first (rowspan/colspan expanded), then each
+  value cell is set against the header cell above it: a value whose span equals its header's
+  span is one cell; a value spanning several headers is a merged number (which cell it counts is
+  unknown: all of them stay null), unless the row has exactly as many value cells as headers
+  (then they are read in order, with a warning). Section-3 value cells are put under the
+  template's columns by their header text (自然人 ... 总计) when every header is known.
+- HTML outside data tables (flattened pages, layout tables): every block (``<p>``, ``<div>``,
+  ``<td>``) is a cell, and an empty one (``<p>&nbsp;</p>``, empty ``<td>``) is an empty cell.
+- Text (plain input, extracted attachments): one cell per line, and an empty line is an empty
+  cell unless the whole table zone is double-spaced (every line followed by an empty one: then
+  empty lines carry no cells). Tab-separated lines (PDF/XLSX/DOCX extraction) and
+  ``| a | b |`` lines are rows of cells; ``cell |`` lines and bare ``|`` are flattened cells;
+  other lines split on whitespace (rows of numbers, as PDF text layers and flipbooks print them).
+  Page numbers (``- 2 -``, ``第 2 页``) are dropped wherever they fall.
 
-Text is NFKC-normalised first, so full-width digits and punctuation (０-９, （一）, ／) read as
-half-width. A run of values is given to the row named by the labels just before it (the last one
-to three label tokens, so wrapped and nested labels work). A row is filled only when its run has
-exactly the template's number of cells (surplus empty cells at either end are dropped, as merged
-label or value cells leave them); otherwise the row stays null and a warning says why: values are
-never shifted between cells, and nothing missing becomes zero. A number merged over several
-cells of the template leaves all of them null (which one it counts is unknown). Section 4 (15
-cells in one row) is read as the single run of 15 values after its heading.
+Text is NFKC-normalised first (full-width digits and punctuation read as half-width).
 
-The output adds two keys to the DESIGN contract: ``layout`` (``html_table``, ``flattened``,
-``spaced`` or ``delimited``: where most values came from; ``none`` when no value was read) and
-``warnings`` (why cells stayed null). Checks: a check whose cells are all null is omitted (the
-page shows nothing to check); a check with some null cells is reported with ``ok: false`` and
-``evaluable: false``; otherwise ``ok`` says whether the page's own arithmetic holds and
-``evaluable`` is true. Numbers are never repaired.
+Placing runs of values
+----------------------
+A run of values belongs to the row whose label is printed on the same line (or grid row).
+Otherwise (one cell per line, a row of numbers on a line of its own) it belongs to the label
+just before it, or, for a row of numbers printed alone on a line of a text layer, possibly the
+label just after it (PDF text layers print vertically centred labels after their numbers): all
+runs of section 3 are placed together so that each template row gets at most one run and rows
+keep the template's order; a run that could belong to either label is left null with a
+warning. Labels are matched to the template's rows exactly (keywords of each row) or, failing
+that, with tolerance (edit-distance similarity of the normalised text, or the first line of a
+wrapped label), only where the template's row order puts that row; every inexact match is
+named in ``warnings``. A 2021 report printing the 2019 template's single （六）其他处理 row gets
+it as ``section3.other``, with a warning.
+
+A row is filled only when its run has exactly the template's number of cells (surplus empty
+cells at one end are dropped when the other end holds a number, or where merged cells left
+padding); otherwise the row stays null and a warning says why: values are never shifted
+between cells, and nothing missing becomes zero. Section 4 (15 cells in one row) is read as
+the single run of 15 values after its heading.
+
+Output: the DESIGN contract plus ``layout`` (``html_table``, ``flattened``, ``spaced`` or
+``delimited``: where most values came from; ``none`` when no value was read) and ``warnings``.
+``checks``: a check whose cells are all null is omitted (the page shows nothing to check);
+otherwise ``ok`` is true or false as the page's own arithmetic holds or not, and null when some
+of its cells are null (not evaluable; ``detail`` names them). Numbers are never repaired.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
+
+from govcrawl.extract import patterns
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +81,9 @@ __all__ = [
     "TABLE_CELL_NAMES_2019",
     "TABLE_CELL_NAMES_2021",
     "TABLES_SCHEMA_PATH",
+    "compute_checks",
     "flatten_tables",
+    "html_to_text",
     "parse_tables",
     "sanitize_text",
     "tables_schema",
@@ -202,8 +224,8 @@ _S2_LABELS["2019"] = [(k, re.compile(p)) for k, p in _S2_COMMON] + [
     ("procurement", re.compile(r"政府集中采购")),
 ]
 
-# Searched anywhere in the joined label text; the match ending last wins (nested labels put
-# the row's own label last).
+# The rows' keywords, searched anywhere in the joined label text; the match ending last wins
+# (nested labels put the row's own label last).
 _S3_SEARCH: list[tuple[str, re.Pattern[str]]] = [
     (row, re.compile(pat))
     for row, pat in (
@@ -232,9 +254,68 @@ _S3_SEARCH: list[tuple[str, re.Pattern[str]]] = [
         ("carried_forward", r"结转下年"),
     )
 ]
+# The template's own row labels (numbering left out), for matching with tolerance.
+_S3_CANONICAL: dict[str, str] = {
+    "new": "本年新收政府信息公开申请数量",
+    "carried_over": "上年结转政府信息公开申请数量",
+    "disclosed": "予以公开",
+    "partially_disclosed": "部分公开(区分处理的,只计这一情形,不计其他情形)",
+    "withheld_state_secret": "属于国家秘密",
+    "withheld_prohibited_by_law": "其他法律行政法规禁止公开",
+    "withheld_three_safeties_one_stability": "危及“三安全一稳定”",
+    "withheld_third_party": "保护第三方合法权益",
+    "withheld_internal_affairs": "属于三类内部事务信息",
+    "withheld_process_information": "属于四类过程性信息",
+    "withheld_enforcement_files": "属于行政执法案卷",
+    "withheld_query_matters": "属于行政查询事项",
+    "unavailable_not_held": "本机关不掌握相关政府信息",
+    "unavailable_needs_creation": "没有现成信息需要另行制作",
+    "unavailable_unclear": "补正后申请内容仍不明确",
+    "rejected_petition": "信访举报投诉类申请",
+    "rejected_repeated": "重复申请",
+    "rejected_publication": "要求提供公开出版物",
+    "rejected_excessive": "无正当理由大量反复申请",
+    "rejected_confirmation": "要求行政机关确认或重新出具已获取信息",
+    "other_no_correction": "申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+    "other_no_fee": "申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+    "carried_forward": "结转下年度继续办理",
+}
+# Labels of section 3 that never name a row (groups, column headers): a label closer to one of
+# these than to a row is not matched with tolerance.
+_S3_NOT_ROWS = (
+    "本年度办理结果",
+    "不予公开",
+    "无法提供",
+    "不予处理",
+    "其他处理",
+    "申请人情况",
+    "自然人",
+    "法人或其他组织",
+    "商业企业",
+    "科研机构",
+    "社会公益组织",
+    "法律服务机构",
+    "总计",
+)
+#: Section-3 column headers as the templates print them, in column order.
+_S3_COLUMN_LABELS = (
+    "自然人",
+    "商业企业",
+    "科研机构",
+    "社会公益组织",
+    "法律服务机构",
+    "其他",
+    "总计",
+)
+# Similarity (difflib ratio of normalised labels) from which a label is taken for a template
+# row; the first line of a wrapped label counts when it is this long and starts one label only.
+_FUZZY_MIN = 0.8
+_PREFIX_MIN = 5
+_FUZZY_MIN_LEN = 4
 # Whole-token labels that depend on context (the bare words also appear as column headers).
 _OTHER_RE = re.compile(r"其他")  # 3.其他, under (六)其他处理
 _OTHER_GROUP_RE = re.compile(r"其他处理")  # the 2019 template's single row; a group in 2021
+_OTHER_SUBROWS_RE = re.compile(r"逾期不补正|收费通知|缴纳费用")
 _TOTAL_RE = re.compile(r"(?:\(七\)|七[、.])?(?:总计|合计)")
 _TOTAL_NUMBERED_RE = re.compile(r"(?:\(七\)|七[、.])(?:总计|合计)")
 
@@ -280,10 +361,19 @@ _YEAR_RE = re.compile(r"(20\d\d)年?度?(?:政府)?信息公开(?:工作)?年度
 _NUM_RE = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 _UNIT_RE = re.compile(r"(?:万元|元|件|条|个|项|次|人次)$")
 _NULL_RE = re.compile(r"[/\\\-—–―−_~]*|无|空")
+_PAGE_NUMBER_RE = re.compile(patterns.PAGE_NUMBER)
 _PROSE_END = ("。", ",", ";", ":", "!", "?")
 _PROSE_LEN = 60
 
-LABEL, VALUE, NULL, SPAN, BREAK, HEAD = "label", "value", "null", "span", "break", "head"
+LABEL, VALUE, NULL, BLANK, SPAN, BREAK, HEAD = (
+    "label",
+    "value",
+    "null",
+    "blank",
+    "span",
+    "break",
+    "head",
+)
 
 
 @dataclass(slots=True)
@@ -294,15 +384,34 @@ class _Tok:
     section: int = 0
     origin: str = ""  # layout the token came from: html_table|flattened|spaced|delimited
     carried: bool = False  # a row-spanning label repeated in a later grid row (context only)
+    line: int = -1  # tokens printed on one line (or grid row) share it
+    header: str = ""  # grid value cells: the text of the header cell above
+    blank: bool = False  # an empty cell of a flattened layout (a NULL that was a BLANK)
+    note: str = ""  # why a grid value was read in order although its span differs
+
+
+class _Lines:
+    """Line ids, shared by every front end of one parse."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def next(self) -> int:
+        self.n += 1
+        return self.n
 
 
 def _norm(s: str) -> str:
     return unicodedata.normalize("NFKC", s)
 
 
+_WS_RE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=8192)
 def _key(s: str) -> str:
     """A label without whitespace (labels are often spaced out: 自 然 人)."""
-    return re.sub(r"\s+", "", s)
+    return _WS_RE.sub("", s)
 
 
 def _parse_number(text: str) -> int | float | None:
@@ -315,17 +424,17 @@ def _parse_number(text: str) -> int | float | None:
     return int(t)
 
 
-def _cell_token(text: str, origin: str) -> _Tok:
+def _cell_token(text: str, origin: str, line: int) -> _Tok:
     t = " ".join(text.split())
     if _NULL_RE.fullmatch(t):
-        return _Tok(NULL, t, origin=origin)
+        return _Tok(NULL, t, origin=origin, line=line)
     num = _parse_number(t)
     if num is not None:
-        return _Tok(VALUE, t, num, origin=origin)
+        return _Tok(VALUE, t, num, origin=origin, line=line)
     sec = _heading(t)
     if sec:
-        return _Tok(HEAD, t, section=sec, origin=origin)
-    return _Tok(LABEL, t, origin=origin)
+        return _Tok(HEAD, t, section=sec, origin=origin, line=line)
+    return _Tok(LABEL, t, origin=origin, line=line)
 
 
 def _heading(line: str) -> int:
@@ -338,6 +447,10 @@ def _heading(line: str) -> int:
     return 0
 
 
+def _is_page_number(line: str) -> bool:
+    return bool(_PAGE_NUMBER_RE.fullmatch(line.strip()))
+
+
 # --------------------------------------------------------------------------------------------
 # Tokenising text
 # --------------------------------------------------------------------------------------------
@@ -346,49 +459,98 @@ _PIPES_ONLY_RE = re.compile(r"\|+")
 _MD_RULE_RE = re.compile(r"\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?")
 
 
-def _line_tokens(line: str) -> Iterator[_Tok]:
+def _line_tokens(line: str, lines: _Lines, blank_lines: bool = True) -> Iterator[_Tok]:
     # Keep tabs at either end: they delimit empty cells of a delimited row.
     line = line.strip(" \r\n\x0b\x0c")
     if not line.strip():
+        if blank_lines:  # one cell per line: an empty line is an empty cell
+            yield _Tok(BLANK, origin="flattened", line=lines.next())
         return
+    if _is_page_number(line):
+        return
+    n = lines.next()
     sec = _heading(line)
     if sec:
-        yield _Tok(HEAD, line, section=sec)
+        yield _Tok(HEAD, line, section=sec, line=n)
         return
     if "\t" in line:  # a row of cells (PDF/XLSX/DOCX extraction); empty fields are empty cells
         for cell in line.split("\t"):
-            yield _cell_token(cell, "delimited")
+            yield _cell_token(cell, "delimited", n)
         yield _Tok(BREAK)
         return
     if "|" in line:
         compact = re.sub(r"\s+", "", line)
         if _PIPES_ONLY_RE.fullmatch(compact):  # each bare "|" closes an empty cell
             for _ in range(compact.count("|")):
-                yield _Tok(NULL, "", origin="flattened")
+                yield _Tok(NULL, "", origin="flattened", line=n)
             return
         if _MD_RULE_RE.fullmatch(line):
             return
         if line.startswith("|"):  # | a | b | c |  (markdown-style row)
             cells = line.strip("|").split("|")
             for cell in cells:
-                yield _cell_token(cell, "delimited")
+                yield _cell_token(cell, "delimited", n)
             yield _Tok(BREAK)
             return
         cells = line.split("|")  # "cell |" lines: each "|" closes a cell
         if cells and not cells[-1].strip():
             cells = cells[:-1]
         for cell in cells:
-            yield _cell_token(cell, "flattened")
+            yield _cell_token(cell, "flattened", n)
         return
     parts = line.split()
     origin = "flattened" if len(parts) == 1 else "spaced"
     for part in parts:
-        yield _cell_token(part, origin)
+        yield _cell_token(part, origin, n)
 
 
-def _text_tokens(text: str) -> Iterator[_Tok]:
+def _text_tokens(text: str, lines: _Lines, blank_lines: bool = True) -> Iterator[_Tok]:
     for line in text.splitlines():
-        yield from _line_tokens(line)
+        yield from _line_tokens(line, lines, blank_lines)
+
+
+def _settle_blanks(tokens: list[_Tok]) -> list[_Tok]:
+    """Empty lines and empty blocks become empty cells, unless the table zone is double-spaced.
+
+    The zone runs from the first section heading 二/三/四 to a heading 五/六. Double-spaced means
+    almost every non-empty line is followed by exactly one empty line (many saved pages and
+    text extractions write paragraphs that way): then an empty line says nothing about cells.
+    """
+    start = next((i for i, t in enumerate(tokens) if t.kind == HEAD and 2 <= t.section <= 4), 0)
+    end = next(
+        (i for i, t in enumerate(tokens[start:], start) if t.kind == HEAD and t.section >= 5),
+        len(tokens),
+    )
+    zone: list[_Tok] = []
+    for t in tokens[start:end]:  # one entry per line: the cells of a line count once
+        if t.kind != BREAK and t.origin != "html_table" and (not zone or zone[-1].line != t.line):
+            zone.append(t)
+    cells = followed = 0
+    blank_runs = long_runs = 0
+    prev: _Tok | None = None
+    run = 0
+    for t in zone:
+        if t.kind == BLANK:
+            run += 1
+            if prev is not None and prev.kind != BLANK:
+                followed += 1
+        else:
+            if run:
+                blank_runs += 1
+                long_runs += run > 1
+            run = 0
+            cells += 1
+        prev = t
+    double_spaced = (
+        cells >= 10 and followed >= 0.8 * cells and long_runs <= max(1, 0.05 * blank_runs)
+    )
+    out = []
+    for t in tokens:
+        if t.kind != BLANK:
+            out.append(t)
+        elif not double_spaced:
+            out.append(_Tok(NULL, "", origin=t.origin, line=t.line, blank=True))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,8 +565,11 @@ _BLOCK_TAGS = frozenset(
     "p div li ul ol h1 h2 h3 h4 h5 h6 tr td th table tbody thead tfoot section article header "
     "footer blockquote pre dl dt dd center form hr caption figure figcaption nav aside main".split()
 )
+# Blocks that hold one cell of a flattened table: empty, they are an empty cell.
+_CELL_BLOCKS = frozenset("p div li td th dd dt center h1 h2 h3 h4 h5 h6".split())
 _SKIP_TAGS = frozenset("script style noscript template head title select option button".split())
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
+_INVISIBLE_RE = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
 _LAYOUT_CELL_CHARS = 200
 _MAX_SPAN = 200
 
@@ -472,88 +637,183 @@ def _span(cell: Any, attr: str) -> int:
     return max(1, min(int(m.group(1)), _MAX_SPAN)) if m else 1
 
 
-def _table_tokens(table: Any) -> list[_Tok]:
-    """Expand the table into a grid and emit its rows as tokens."""
+@dataclass(slots=True, eq=False)
+class _GridCell:
+    tok: _Tok
+    r: int
+    c: int
+    rs: int
+    cs: int
+
+
+def _is_label_cell(g: _GridCell | None) -> bool:
+    return g is not None and g.tok.kind in (LABEL, HEAD)
+
+
+def _header_above(
+    grid: dict[tuple[int, int], _GridCell], r: int, c0: int, c1: int
+) -> list[_GridCell] | None:
+    """The header cells over columns ``c0..c1`` of row ``r``: the nearest row above whose
+    cells there are all labels (data rows in between are skipped), left to right; None when
+    no row above has labels over all of these columns."""
+    for rr in range(r - 1, -1, -1):
+        over = [grid.get((rr, c)) for c in range(c0, c1 + 1)]
+        if all(_is_label_cell(g) for g in over):
+            distinct: list[_GridCell] = []
+            for g in over:
+                assert g is not None
+                if not distinct or distinct[-1] is not g:
+                    distinct.append(g)
+            return distinct
+    return None
+
+
+def _table_tokens(table: Any, lines: _Lines) -> list[_Tok]:
+    """Normalise the table into a grid, then emit its rows as tokens (one per logical cell)."""
     rows = _rows_of(table)
-    grid: dict[tuple[int, int], tuple[_Tok, int, int]] = {}
+    grid: dict[tuple[int, int], _GridCell] = {}
     width = 0
     for r, tr in enumerate(rows):
         c = 0
         for cell in _cells_of(tr):
             while (r, c) in grid:
                 c += 1
-            tok = _cell_token(_cell_text(cell), "html_table")
+            tok = _cell_token(_cell_text(cell), "html_table", 0)
             rs = min(_span(cell, "rowspan"), len(rows) - r)
             cs = _span(cell, "colspan")
+            g = _GridCell(tok, r, c, rs, cs)
             for dr in range(rs):
                 for dc in range(cs):
-                    grid.setdefault((r + dr, c + dc), (tok, dr, dc))
+                    grid.setdefault((r + dr, c + dc), g)
             c += cs
             width = max(width, c)
     out: list[_Tok] = []
     for r in range(len(rows)):
+        line = lines.next()
+        row: list[tuple[_GridCell, bool]] = []  # (cell, starts in this row)
         for c in range(width):
-            entry = grid.get((r, c))
-            if entry is None:
-                continue
-            tok, dr, dc = entry
-            if dr == 0 and dc == 0:
-                out.append(tok)
-            elif tok.kind in (LABEL, HEAD):
-                if dc == 0 and tok.kind == LABEL:  # a row-spanning label: context for its rows
-                    out.append(_Tok(LABEL, tok.text, origin="html_table", carried=True))
-            elif tok.kind == NULL:
-                out.append(_Tok(NULL, tok.text, origin="html_table"))
-            else:  # a merged number covers this position too: which cell holds it is unclear
-                out.append(_Tok(SPAN, tok.text, tok.value, origin="html_table"))
+            cell = grid.get((r, c))
+            if cell is not None and (not row or row[-1][0] is not cell):
+                row.append((cell, cell.r == r))
+        out.extend(_grid_row_tokens(grid, r, row, line))
         out.append(_Tok(BREAK))
     return out
 
 
-def _html_tokens(html: str) -> list[_Tok]:
+def _grid_row_tokens(
+    grid: dict[tuple[int, int], _GridCell],
+    r: int,
+    row: list[tuple[_GridCell, bool]],
+    line: int,
+) -> list[_Tok]:
+    out: list[_Tok] = []
+    values = [g for g, own in row if own and g.tok.kind in (VALUE, NULL)]
+    aligned: dict[int, str] = {}  # id(cell) -> header text, for values under one header
+    misaligned: list[_GridCell] = []
+    for g in values:
+        hdr = _header_above(grid, r, g.c, g.c + g.cs - 1)
+        if hdr and len(hdr) == 1 and hdr[0].c == g.c and hdr[0].cs == g.cs:
+            aligned[id(g)] = _key(hdr[0].tok.text)
+        elif g.cs == 1:
+            aligned[id(g)] = ""  # one grid column: one cell whatever its header
+        else:
+            misaligned.append(g)
+    in_order = ""
+    if misaligned:
+        # Read in order only when the row has exactly as many value cells as there are headers
+        # over them (a reader sees one value under each header).
+        hdr = _header_above(grid, r, values[0].c, values[-1].c + values[-1].cs - 1)
+        if hdr and len(hdr) == len(values):
+            in_order = "/".join(_key(h.tok.text) for h in hdr)
+    for g, own in row:
+        tok = g.tok
+        if not own:  # covered by a cell of a row above
+            if tok.kind == LABEL:  # a row-spanning label: context for its rows
+                out.append(_Tok(LABEL, tok.text, origin="html_table", carried=True, line=line))
+            elif tok.kind == NULL:
+                out.extend(
+                    _Tok(NULL, tok.text, origin="html_table", line=line) for _ in range(g.cs)
+                )
+            elif tok.kind == VALUE:  # merged over rows: which row it counts is unknown
+                out.extend(
+                    _Tok(SPAN, tok.text, tok.value, origin="html_table", line=line)
+                    for _ in range(g.cs)
+                )
+            continue
+        if tok.kind in (LABEL, HEAD):
+            out.append(
+                _Tok(tok.kind, tok.text, section=tok.section, origin="html_table", line=line)
+            )
+            continue
+        if id(g) in aligned or in_order:
+            note = f"read in order under {in_order}" if in_order and id(g) not in aligned else ""
+            out.append(
+                _Tok(
+                    tok.kind,
+                    tok.text,
+                    tok.value,
+                    origin="html_table",
+                    line=line,
+                    header=aligned.get(id(g), ""),
+                    note=note,
+                )
+            )
+            continue
+        # One number merged over several template cells: which one it counts is unknown.
+        out.append(_Tok(tok.kind, tok.text, tok.value, origin="html_table", line=line))
+        filler = SPAN if tok.kind == VALUE else NULL
+        out.extend(
+            _Tok(filler, tok.text, tok.value, origin="html_table", line=line)
+            for _ in range(g.cs - 1)
+        )
+    return out
+
+
+def _is_empty_block(el: Any) -> bool:
+    if _INVISIBLE_RE.sub("", el.text_content()):
+        return False
+    return not any(
+        isinstance(d.tag, str) and d.tag.lower() in _BLOCK_TAGS for d in el.iterdescendants()
+    )
+
+
+def _html_tokens(html: str, lines: _Lines) -> list[_Tok]:
     root = _html_root(html)
     if root is None:
         return []
-    segments: list[str | list[_Tok]] = []
+    tokens: list[_Tok] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        if buf:
+            tokens.extend(_text_tokens("".join(buf), lines, blank_lines=False))
+            buf.clear()
 
     def walk(el: Any) -> None:
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
         if not tag or tag in _SKIP_TAGS:
             pass  # comments, processing instructions, scripts: only their tail is text
         elif tag == "table" and _is_data_table(el):
-            segments.append("\n")
-            segments.append(_table_tokens(el))
-            segments.append("\n")
+            flush()
+            tokens.extend(_table_tokens(el, lines))
+        elif tag in _CELL_BLOCKS and _is_empty_block(el):
+            flush()  # <p>&nbsp;</p>, an empty <td>: an empty cell of a flattened table
+            tokens.append(_Tok(BLANK, origin="flattened", line=lines.next()))
         else:
             block = tag in _BLOCK_TAGS
             if block or tag == "br":
-                segments.append("\n")
+                buf.append("\n")
             if el.text:
-                segments.append(el.text)
+                buf.append(el.text)
             for ch in el:
                 walk(ch)
             if block:
-                segments.append("\n")
+                buf.append("\n")
         if el.tail:
-            segments.append(el.tail)
+            buf.append(el.tail)
 
     body = root.find("body")
     walk(body if body is not None else root)
-
-    tokens: list[_Tok] = []
-    buf: list[str] = []
-
-    def flush() -> None:
-        if buf:
-            tokens.extend(_text_tokens("".join(buf)))
-            buf.clear()
-
-    for seg in segments:
-        if isinstance(seg, str):
-            buf.append(seg)
-        else:
-            flush()
-            tokens.extend(seg)
     flush()
     return tokens
 
@@ -570,16 +830,16 @@ def html_to_text(html: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
 
 
-# --------------------------------------------------------------------------------------------
-# Reading the token stream
-# --------------------------------------------------------------------------------------------
-
-
 def sanitize_text(s: str) -> str:
     """``s`` without lone surrogates and control characters (lxml refuses them; they are
     never page content)."""
     s = s.encode("utf-8", "replace").decode("utf-8")
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", s)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the token stream
+# --------------------------------------------------------------------------------------------
 
 
 def _detect_template(tokens: list[_Tok]) -> str:
@@ -605,6 +865,345 @@ def _is_prose(text: str) -> bool:
     return len(k) > _PROSE_LEN or "。" in k or k.endswith(_PROSE_END)
 
 
+@lru_cache(maxsize=4096)
+def _similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+_ROW_INDEX = {row: i for i, row in enumerate(SECTION3_ROWS)}
+
+
+@dataclass
+class _Entry:
+    """A run of values and the labels printed since the run before it."""
+
+    section: int
+    labels: list[_Tok]
+    run: list[_Tok]
+    group: str = ""  # section-3 group (under (六)其他处理: "other_processing") at the run
+    rowwise: bool = False  # the page prints rows of numbers on lines (a single number too)
+    row: str | None = None  # the row named by the labels before the run
+    row_how: str = ""  # "" exact, else why the match is inexact
+    used: list[_Tok] = field(default_factory=list)  # the labels that named ``row``
+    next_row: str | None = None  # the row named by the labels after the run
+    next_how: str = ""
+    after: list[_Tok] = field(default_factory=list)  # labels after the section's last run
+
+    @property
+    def anchored(self) -> bool:
+        """The run is printed on the line (or grid row) of the label that names its row."""
+        line = self.run[0].line
+        return (
+            bool(self.labels)
+            and self.labels[-1].line == line
+            and any(t.line == line for t in self.used)
+        )
+
+    @property
+    def one_line(self) -> bool:
+        """A row of numbers printed on a line without its row's label (PDF text layers print
+        vertically centred labels after their numbers)."""
+        line = self.run[0].line
+        if self.anchored or not all(t.line == line for t in self.run):
+            return False
+        if len(self.run) >= 2:
+            return self.run[0].origin in ("spaced", "delimited")
+        return self.rowwise
+
+
+_AFTER = "after"  # a run placed under the label printed after it
+
+
+def _after_note(what: str, rows: list[str]) -> str:
+    return (
+        f"{what}: numbers printed before their row's label (a PDF text layer), read by the "
+        f"template's row order: {', '.join(rows)}"
+    )
+
+
+def _labels(entry: _Entry | None) -> list[_Tok]:
+    return [] if entry is None else [t for t in entry.labels if not _is_prose(t.text)]
+
+
+def _after(entries: list[_Entry], i: int) -> list[_Tok]:
+    """The labels printed after run ``i``, up to the next run (or the section's end)."""
+    if i + 1 < len(entries):
+        return _labels(entries[i + 1])
+    return [t for t in entries[i].after if not _is_prose(t.text)]
+
+
+def _solve(
+    entries: list[_Entry],
+    index: dict[str, int],
+    fits: Any,
+    what: str,
+    warnings: list[str],
+) -> list[tuple[_Entry, str, str]]:
+    """Runs to rows: a run on its row's line keeps it; any other run takes the row named
+    before it or (a row of numbers on a line of its own) after it, such that rows keep the
+    template's order and no row gets two runs. A run whose row differs between the readings
+    that satisfy this stays null (with a warning); when no reading does, only runs with a
+    single possible row are placed."""
+    fixed = {i: e.row for i, e in enumerate(entries) if e.anchored and e.row}
+    claimed = set(fixed.values())
+    options: dict[int, list[tuple[str, str]]] = {}
+    for i, e in enumerate(entries):
+        if i in fixed:
+            continue
+        opts: list[tuple[str, str]] = []
+        if e.row and e.row not in claimed and fits(e, e.row):
+            opts.append((e.row, e.row_how))
+        if e.one_line and e.next_row and e.next_row not in claimed and fits(e, e.next_row):
+            if e.next_row not in [r for r, _ in opts]:
+                opts.append((e.next_row, e.next_how or _AFTER))
+        options[i] = opts
+        if not opts and e.row is None and sum(t.kind == VALUE for t in e.run) >= 5:
+            names = " ".join(t.text for t in e.labels)[-40:]
+            warnings.append(f"{what}: unrecognised row {names!r}; skipped")
+
+    free = [i for i in sorted(options) if options[i]]
+    bounds = {}
+    for i in free:
+        lo = max((index[r] for j, r in fixed.items() if j < i), default=-1)
+        hi = min((index[r] for j, r in fixed.items() if j > i), default=len(index))
+        bounds[i] = (lo, hi)
+    # Rows each run can take in some reading where every run takes a row and rows increase
+    # (forward: reachable after the runs before it; backward: completable by the runs after),
+    # separately between runs that keep their row (each stretch is read on its own).
+    by_index = {v: k for k, v in index.items()}
+    placed: dict[int, tuple[str, str]] = {i: (r, entries[i].row_how) for i, r in fixed.items()}
+    stretches: list[list[int]] = []
+    for i in free:
+        if stretches and not any(stretches[-1][-1] < j < i for j in fixed):
+            stretches[-1].append(i)
+        else:
+            stretches.append([i])
+    for stretch in stretches:
+        valid = {
+            i: [index[r] for r, _ in options[i] if bounds[i][0] < index[r] < bounds[i][1]]
+            for i in stretch
+        }
+        forward: dict[int, set[int]] = {}
+        last = {-1}
+        for i in stretch:
+            forward[i] = {x for x in valid[i] if any(y < x for y in last)}
+            last = forward[i]
+        backward: dict[int, set[int]] = {}
+        later: set[int] | None = None
+        for i in reversed(stretch):
+            backward[i] = {x for x in valid[i] if later is None or any(y > x for y in later)}
+            later = backward[i]
+        possible = {i: forward[i] & backward[i] for i in stretch}
+        feasible = all(possible[i] for i in stretch)
+        for i in stretch:
+            rows = {by_index[x] for x in possible[i]} if feasible else {r for r, _ in options[i]}
+            if len(rows) == 1:
+                (row,) = rows
+                placed[i] = (row, dict(options[i])[row])
+            elif rows:
+                names = " or ".join(f"{what}.{r}" for r in sorted(rows, key=index.__getitem__))
+                warnings.append(
+                    f"{names}: a row of numbers printed between their labels could be "
+                    "either's; left null"
+                )
+    return [(entries[i], row, how) for i, (row, how) in sorted(placed.items())]
+
+
+@dataclass
+class _Section3:
+    """Which run goes to which section-3 row (see the module docstring)."""
+
+    template: str
+    entries: list[_Entry]
+    fits: Any
+    warnings: list[str] = field(default_factory=list)
+
+    def resolve(self) -> list[tuple[_Entry, str, str]]:
+        """(entry, row, how) for every run that could be placed."""
+        has_subrows = any(
+            _OTHER_SUBROWS_RE.search(_key(t.text)) for e in self.entries for t in e.labels
+        )
+        self._match_exact(has_subrows)
+        self._match_tolerant()
+        return _solve(self.entries, _ROW_INDEX, self.fits, "section3", self.warnings)
+
+    # -- labels ---------------------------------------------------------------------------
+
+    def _special(
+        self, edge: _Tok, group: str, prev: str | None, has_subrows: bool
+    ) -> tuple[str, str] | None:
+        """Labels whose row depends on context: 其他, （六）其他处理, 总计."""
+        bare = _strip_numbering(_key(edge.text))
+        if not bare:
+            return None
+        if _OTHER_RE.fullmatch(bare) and (
+            group == "other_processing" or prev in ("other_no_correction", "other_no_fee")
+        ):
+            return "other", ""
+        if _OTHER_GROUP_RE.fullmatch(bare):
+            if self.template == "2019":
+                return "other", ""
+            if not has_subrows:  # the older single row, printed in a 2021 report
+                return "other", "older_row"
+            return None  # a group label straight before values: its first sub-row was lost
+        if _TOTAL_RE.fullmatch(_key(edge.text)) and (
+            _TOTAL_NUMBERED_RE.fullmatch(_key(edge.text))
+            or (prev is not None and prev in _RESULT_ROWS)
+        ):
+            return "total", ""
+        return None
+
+    @staticmethod
+    def _search(toks: list[_Tok], last: bool) -> tuple[str, list[_Tok]] | None:
+        """The row whose keyword occurs in the labels joined (the match ending last for
+        labels before a run, starting first for labels after it), with the labels it spans.
+
+        Over several labels, a keyword found only in the others does not count when the label
+        next to the run is numbered (``2.…``): that label names a row of its own.
+        """
+        keys = [_key(t.text) for t in toks]
+        joined = "".join(keys)
+        starts = [sum(len(k) for k in keys[:i]) for i in range(len(keys))]
+        edge = keys[-1] if last else keys[0]
+        own_row = (
+            len(toks) > 1
+            and bool(_NUMBERING_RE.match(edge))
+            and _strip_numbering(edge) not in _S3_NOT_ROWS
+        )
+        best: tuple[int, str, int, int] | None = None
+        for row, rx in _S3_SEARCH:
+            for m in rx.finditer(joined):
+                if own_row and (
+                    m.end() <= len(joined) - len(edge) if last else m.start() >= len(edge)
+                ):
+                    continue
+                pos = m.end() if last else -m.start()
+                if best is None or pos > best[0]:
+                    best = (pos, row, m.start(), m.end())
+        if best is None:
+            return None
+        _, row, a, b = best
+        used = [t for t, s, k in zip(toks, starts, keys, strict=True) if s < b and s + len(k) > a]
+        return row, used
+
+    def _match_exact(self, has_subrows: bool) -> None:
+        """Rows named exactly by the label next to each run (the label itself, no joining)."""
+        prev: str | None = None
+        for i, e in enumerate(self.entries):
+            labs = _labels(e)
+            if labs:
+                found = self._special(labs[-1], e.group, prev, has_subrows)
+                if found:
+                    e.row, e.row_how, e.used = found[0], found[1], labs[-1:]
+                elif hit := self._search(labs[-1:], last=True):
+                    e.row, e.used = hit
+                if e.row:
+                    prev = e.row
+            nxt = self.entries[i + 1] if i + 1 < len(self.entries) else e
+            if e.one_line and (after := _after(self.entries, i)):
+                found = self._special(after[0], nxt.group, e.row or prev, has_subrows)
+                if found is None and (hit := self._search(after[:1], last=False)):
+                    found = (hit[0], "")
+                if found:
+                    e.next_row, e.next_how = found
+
+    def _window(self, i: int) -> tuple[int, int]:
+        """Template rows an unmatched run may take: after the rows matched before it, before
+        the rows matched after it."""
+        lo = max(
+            (_ROW_INDEX[e.row] for e in self.entries[:i] if e.row and not e.row_how), default=-1
+        )
+        hi = min(
+            (_ROW_INDEX[e.row] for e in self.entries[i + 1 :] if e.row and not e.row_how),
+            default=len(SECTION3_ROWS),
+        )
+        return lo, hi
+
+    def _tolerant(self, toks: list[_Tok], lo: int, hi: int) -> tuple[str, str] | None:
+        """The row whose template label the labels joined are close to (see ``_FUZZY_MIN``
+        and ``_PREFIX_MIN``), among the rows the template's order leaves between ``lo`` and
+        ``hi``; with why the match is inexact."""
+        allowed = [r for r in _S3_CANONICAL if lo < _ROW_INDEX[r] < hi]
+        if self.template == "2019":
+            allowed = [r for r in allowed if r not in ("other_no_correction", "other_no_fee")]
+        printed = "".join(t.text for t in toks)
+        probe = _strip_numbering(_key(printed))
+        if not allowed or len(probe) < _FUZZY_MIN_LEN:
+            return None
+        scores = sorted(((_similarity(probe, _S3_CANONICAL[r]), r) for r in allowed), reverse=True)
+        best, row = scores[0]
+        runner_up = scores[1][0] if len(scores) > 1 else 0.0
+        not_row = max(_similarity(probe, x) for x in _S3_NOT_ROWS)
+        if best >= _FUZZY_MIN and best > runner_up and best > not_row:
+            return row, f"label {printed!r} is not the template's {_S3_CANONICAL[row]!r}"
+        if len(probe) >= _PREFIX_MIN and probe not in _S3_NOT_ROWS:
+            starts = [r for r in allowed if _S3_CANONICAL[r].startswith(probe)]
+            if len(starts) == 1:
+                return starts[0], (
+                    f"label {printed!r} is the first line of the template's "
+                    f"{_S3_CANONICAL[starts[0]]!r}"
+                )
+        return None
+
+    def _match_wrapped(
+        self, toks: list[_Tok], lo: int, hi: int, last: bool
+    ) -> tuple[str, str, list[_Tok]] | None:
+        """The label next to a run, wrapped over two or three labels, else with tolerance."""
+        for k in (2, 3):
+            if k <= len(toks):
+                hit = self._search(toks[-k:] if last else toks[:k], last)
+                if hit:
+                    return hit[0], "", hit[1]
+        for k in (1, 2):
+            if k <= len(toks):
+                part = toks[-k:] if last else toks[:k]
+                found = self._tolerant(part, lo, hi)
+                if found:
+                    return found[0], found[1], part
+        return None
+
+    def _match_tolerant(self) -> None:
+        for i, e in enumerate(self.entries):
+            lo, hi = self._window(i)
+            if e.row is None and (labs := _labels(e)):
+                found = self._match_wrapped(labs, lo, hi, last=True)
+                if found:
+                    e.row, e.row_how, e.used = found
+            if e.one_line and e.next_row is None and (after := _after(self.entries, i)):
+                found = self._match_wrapped(after, lo, hi, last=False)
+                if found:
+                    e.next_row, e.next_how = found[0], found[1]
+
+
+def _split_rows(entry: _Entry) -> list[_Entry]:
+    """A run over several text lines of numbers that are section-3 rows of their own.
+
+    A PDF text layer may print a row's numbers on a line without a label, straight after the
+    numbers of the row before; such a run is cut at line ends into runs of exactly one row
+    (when it cuts that way; numbers of one row wrapped over two lines stay together).
+    """
+    width = len(SECTION3_COLUMNS)
+    if len(entry.run) <= width or not any(t.origin == "spaced" for t in entry.run):
+        return [entry]
+    chunks: list[list[_Tok]] = [[]]
+    for i, t in enumerate(entry.run):
+        if i and t.line != entry.run[i - 1].line and len(chunks[-1]) == width:
+            chunks.append([])
+        chunks[-1].append(t)
+    if len(chunks) == 1 or any(len(c) != width for c in chunks):
+        return [entry]
+    return [
+        _Entry(
+            entry.section,
+            entry.labels if i == 0 else [],
+            chunk,
+            group=entry.group,
+            rowwise=entry.rowwise,
+        )
+        for i, chunk in enumerate(chunks)
+    ]
+
+
 class _Reader:
     def __init__(self, tokens: list[_Tok], template: str) -> None:
         self.tokens = tokens
@@ -618,47 +1217,16 @@ class _Reader:
         self.seen: set[str] = set()  # row keys whose labels were seen (evidence of tables)
         self.section = 0
         self.group = ""  # current section-3 group: "other_processing" under (六)其他处理
-        self.last_row = ""
         self.origins: dict[str, int] = {}
+        self.s2_entries: list[_Entry] = []
+        self.last_entry: _Entry | None = None
+        self.s3_entries: list[_Entry] = []
+        values = [t for t in tokens if t.kind == VALUE]
+        self.rowwise = sum(t.origin == "spaced" for t in values) > sum(
+            t.origin == "flattened" for t in values
+        )
 
     # -- label matching ------------------------------------------------------------------
-
-    def _match_s2(self, labels: list[str]) -> str | None:
-        for k in range(1, min(3, len(labels)) + 1):
-            joined = _strip_numbering(_key("".join(labels[-k:])))
-            for key, rx in _S2_LABELS[self.template]:
-                if rx.fullmatch(joined):
-                    return key
-        return None
-
-    def _match_s3(self, labels: list[str]) -> str | None:
-        last = _strip_numbering(_key(labels[-1])) if labels else ""
-        if last:
-            if _OTHER_RE.fullmatch(last) and (
-                self.group == "other_processing"
-                or self.last_row in ("other_no_correction", "other_no_fee")
-            ):
-                return "other"
-            if _OTHER_GROUP_RE.fullmatch(last) and self.template == "2019":
-                # the 2019 template's single row; in a 2021 report values straight after the
-                # group label mean its first sub-row's label was lost: not attributable
-                return "other"
-            if _TOTAL_RE.fullmatch(_key(labels[-1])) and (
-                _TOTAL_NUMBERED_RE.fullmatch(_key(labels[-1]))
-                or any(self.s3[r] is not None for r in _RESULT_ROWS)
-                or self.last_row in _RESULT_ROWS
-            ):
-                return "total"
-        for k in range(1, min(3, len(labels)) + 1):
-            joined = _key("".join(labels[-k:]))
-            best: tuple[int, str] | None = None
-            for row, rx in _S3_SEARCH:
-                for m in rx.finditer(joined):
-                    if best is None or m.end() > best[0]:
-                        best = (m.end(), row)
-            if best:
-                return best[1]
-        return None
 
     def _note_label(self, text: str) -> None:
         """Track section-3 groups and collect evidence that standard tables are present."""
@@ -671,13 +1239,17 @@ class _Reader:
             self.group = k
         if _is_prose(text):
             return
-        row = self._match_s2([text])
+        row = self._match_s2([_Tok(LABEL, text)])
         if row:
-            self.seen.add("s2." + row)
-        elif any(rx.search(_key(text)) for _, rx in _S3_SEARCH):
-            self.seen.add("s3." + (self._match_s3([text]) or ""))
-        elif _key(text) in ("行政复议", "行政诉讼"):
-            self.seen.add("s4." + _key(text))
+            self.seen.add("s2." + row[0])
+        else:
+            for name, rx in _S3_SEARCH:
+                if rx.search(_key(text)):
+                    self.seen.add("s3." + name)
+                    break
+            else:
+                if _key(text) in ("行政复议", "行政诉讼"):
+                    self.seen.add("s4." + _key(text))
 
     # -- assigning values ----------------------------------------------------------------
 
@@ -692,19 +1264,33 @@ class _Reader:
         """Exactly ``expected`` cells from a run, or None (with a warning) when they do not fit.
 
         Surplus empty cells are dropped from the end (merged value cells, padding) or from the
-        front (positions covered by merged label cells). When both would do, the span tokens
-        of an HTML grid say which; otherwise ``prefer_head`` decides: in section 3 only label
+        front (positions covered by merged label cells). When both ends are empty, the span
+        tokens of an HTML grid say which; empty cells of a flattened page are real cells, so
+        then nothing is dropped; otherwise ``prefer_head`` decides: in section 3 only label
         cells are merged (padding in front), in section 2 only value cells (padding behind).
         """
         extra = len(vals) - expected
         if extra > 0:
 
-            def blank(ts: list[_Tok]) -> bool:
+            def empty(ts: list[_Tok]) -> bool:
                 return all(t.kind in (NULL, SPAN) for t in ts)
 
-            tail_ok, head_ok = blank(vals[expected:]), blank(vals[:extra])
+            tail, head = vals[expected:], vals[:extra]
+
+            # Rows of numbers on several text lines: which line holds padding is unknown.
+            lines = {t.line for t in vals}
+            spread = len(lines) > 1 and any(t.origin == "spaced" for t in vals)
+            tail_ok = empty(tail) and not spread
+            head_ok = empty(head) and not spread
             if head_ok and tail_ok:
-                tail_ok = any(t.kind == SPAN for t in vals[expected:]) or not prefer_head
+                if any(t.kind == SPAN for t in tail):
+                    head_ok = False
+                elif any(t.blank for t in head + tail):
+                    head_ok = tail_ok = False  # which empty cell is the padding: unknown
+                elif prefer_head:
+                    tail_ok = False
+                else:
+                    head_ok = False
             if tail_ok:
                 vals = vals[:expected]
             elif head_ok:
@@ -717,13 +1303,43 @@ class _Reader:
             return None
         return vals
 
+    def _by_header(self, what: str, vals: list[_Tok]) -> list[_Tok]:
+        """Section-3 cells put under the template's columns by their header text, when every
+        cell of the run has a known header (HTML grids); otherwise the run as it is."""
+        if len(vals) < len(SECTION3_COLUMNS) or not all(
+            t.header and t.kind in (VALUE, NULL) for t in vals
+        ):
+            return vals
+        columns = [_key(c) for c in _S3_COLUMN_LABELS]
+        if [t.header for t in vals] == columns:
+            return vals  # the template's own columns, in order
+        placed: dict[int, _Tok] = {}
+        dropped: list[str] = []
+        for t in vals:
+            scores = [(_similarity(t.header, c), j) for j, c in enumerate(columns)]
+            best, j = max(scores)
+            if best < _FUZZY_MIN or j in placed:
+                dropped.append(t.header)
+                continue
+            placed[j] = t
+        if len(placed) != len(columns) or dropped and len(placed) + len(dropped) != len(vals):
+            return vals
+        ordered = [placed[j] for j in range(len(columns))]
+        if ordered != vals:
+            extra = f"; dropped column(s) {'/'.join(dropped)}" if dropped else ""
+            self.warnings.append(f"{what}: cells placed by their column headers{extra}")
+        return ordered
+
     def _cells(self, what: str, names: list[str], vals: list[_Tok]) -> list[Any]:
         out: list[Any] = []
         origin = -1  # index of the cell a following span token belongs to
+        notes = {t.note for t in vals if t.note}
+        for note in sorted(notes):
+            self.warnings.append(f"{what}: value cells do not line up with their headers; {note}")
         for i, (name, t) in enumerate(zip(names, vals, strict=True)):
             if t.kind == SPAN:
-                # One number merged over several cells of the template: which cell it counts
-                # is unknown, so none of them gets it.
+                # One number merged over several cells of the template: which cell it counts is
+                # unknown, so none of them gets it.
                 self.warnings.append(
                     f"{name}: merged cell {t.text!r} covers several cells; left null"
                 )
@@ -758,38 +1374,106 @@ class _Reader:
         elif old != cells and any(v is not None for v in cells):
             self.warnings.append(f"{what}: appears again with other values {cells}; kept the first")
 
-    def _group(self, labels: list[str], vals: list[_Tok]) -> None:
-        if self.section == 4:
-            if any(t.kind in (VALUE, SPAN) for t in vals):
-                self.s4_runs.append(vals)
+    def _group(self, entry: _Entry) -> None:
+        """Collect the runs of each section; they are placed once the section is read."""
+        if entry.section == 4:
+            if any(t.kind in (VALUE, SPAN) for t in entry.run):
+                self.s4_runs.append(entry.run)
             return
-        if self.section >= 5 or not labels:
+        if entry.section >= 5:
             return
-        labels = [lab for lab in labels if not _is_prose(lab)]
-        if not labels:
-            return
-        key = self._match_s2(labels)
-        if key is not None:
-            subs = self.s2_spec[key]
-            names = [f"section2.{key}"] if subs is None else [f"section2.{key}.{s}" for s in subs]
-            fit = self._fit(f"section2.{key}", vals, len(names))
-            self.seen.add("s2." + key)
+        labs = _labels(entry)
+        s3_words = any(rx.search(_key("".join(t.text for t in labs))) for _, rx in _S3_SEARCH)
+        if self._match_s2(labs) or (entry.section == 2 and not s3_words):
+            self.s2_entries.append(entry)
+        else:
+            self.s3_entries.extend(_split_rows(entry))
+
+    def _match_s2(self, labs: list[_Tok], last: bool = True) -> tuple[str, list[_Tok]] | None:
+        """The section-2 row the labels name (the last 1-3 joined, or the first 1-2 after a
+        run), with the labels used."""
+        for k in range(1, min(3 if last else 2, len(labs)) + 1):
+            part = labs[-k:] if last else labs[:k]
+            joined = _strip_numbering(_key("".join(t.text for t in part)))
+            for key, rx in _S2_LABELS[self.template]:
+                if rx.fullmatch(joined):
+                    return key, part
+        return None
+
+    def _s2_names(self, key: str) -> list[str]:
+        subs = self.s2_spec[key]
+        return [f"section2.{key}"] if subs is None else [f"section2.{key}.{s}" for s in subs]
+
+    def _finish_s2(self) -> None:
+        entries = self.s2_entries
+        for i, e in enumerate(entries):
+            if hit := self._match_s2(_labels(e)):
+                e.row, e.used = hit
+                self.seen.add("s2." + e.row)
+            if e.one_line and (hit := self._match_s2(_after(entries, i), last=False)):
+                e.next_row = hit[0]
+
+        def fits(e: _Entry, key: str) -> bool:
+            return self._fit(key, e.run, len(self._s2_names(key)), quiet=True) is not None
+
+        index = {key: i for i, key in enumerate(self.s2_spec)}
+        placed = _solve(entries, index, fits, "section2", self.warnings)
+        if after := [key for _, key, how in placed if how == _AFTER]:
+            self.warnings.append(_after_note("section2", after))
+        for entry, key, how in placed:
+            if how and how != _AFTER:
+                self.warnings.append(f"section2.{key}: {how}; read as that row")
+            names = self._s2_names(key)
+            fit = self._fit(f"section2.{key}", entry.run, len(names))
             if fit is not None:
-                self._store(self.s2, key, f"section2.{key}", self._cells(key, names, fit))
-            return
-        row = self._match_s3(labels)
-        if row is not None:
+                what = f"section2.{key}"
+                self._store(self.s2, key, what, self._cells(what, names, fit))
+        self._misfits(entries, placed, lambda key: (f"section2.{key}", len(self._s2_names(key))))
+
+    def _misfits(
+        self, entries: list[_Entry], placed: list[tuple[_Entry, str, str]], shape: Any
+    ) -> None:
+        """Say why a run named by its label was not placed: its cells do not fit the row."""
+        done = {id(e) for e, _, _ in placed}
+        rows = {row for _, row, _ in placed}
+        for e in entries:
+            if id(e) not in done and e.row and e.row not in rows:
+                what, width = shape(e.row)
+                self._fit(what, e.run, width)
+
+    def _finish_s3(self) -> None:
+        def fits(e: _Entry, row: str) -> bool:
+            return (
+                self._fit(row, self._by_header(row, e.run), 7, quiet=True, prefer_head=True)
+                is not None
+            )
+
+        s3 = _Section3(self.template, self.s3_entries, fits)
+        placed = s3.resolve()
+        if after := [row for _, row, how in placed if how == _AFTER]:
+            self.warnings.append(_after_note("section3", after))
+        for entry, row, how in placed:
             if self.template == "2019" and row in ("other_no_correction", "other_no_fee"):
                 self.warnings.append(f"section3.{row}: row of the 2021 template in a 2019 report")
+            if how == "older_row":
+                self.warnings.append(
+                    "section3.other: this 2021-template report prints the 2019 template's single "
+                    "(六)其他处理 row; read as section3.other (other_no_correction and "
+                    "other_no_fee left null)"
+                )
+            elif how and how != _AFTER:
+                self.warnings.append(f"section3.{row}: {how}; read as that row")
             self.seen.add("s3." + row)
-            self.last_row = row
             names = [f"section3.{row}.{c}" for c in SECTION3_COLUMNS]
+            vals = self._by_header(f"section3.{row}", entry.run)
             fit = self._fit(f"section3.{row}", vals, len(names), prefer_head=True)
             if fit is not None:
-                self._store(self.s3, row, f"section3.{row}", self._cells(row, names, fit))
-            return
-        if self.section == 3 and sum(t.kind == VALUE for t in vals) >= 5:
-            self.warnings.append(f"section3: unrecognised row {' '.join(labels)[-40:]!r}; skipped")
+                what = f"section3.{row}"
+                self._store(self.s3, row, what, self._cells(what, names, fit))
+        self.warnings.extend(s3.warnings)
+        self._misfits(
+            self.s3_entries, placed, lambda row: (f"section3.{row}", len(SECTION3_COLUMNS))
+        )
 
     def _finish_s4(self) -> None:
         """Section 4 is one row of 15 cells; take the run that has exactly that many."""
@@ -816,13 +1500,16 @@ class _Reader:
     # -- the walk ------------------------------------------------------------------------
 
     def run(self) -> None:
-        labels: list[str] = []
+        labels: list[_Tok] = []
         vals: list[_Tok] = []
 
         def flush() -> None:
             nonlocal labels
             if vals:
-                self._group(labels, list(vals))
+                self.last_entry = _Entry(
+                    self.section, labels, list(vals), group=self.group, rowwise=self.rowwise
+                )
+                self._group(self.last_entry)
                 labels = []
                 vals.clear()
 
@@ -832,6 +1519,9 @@ class _Reader:
                 labels = []
             elif tok.kind == HEAD:
                 flush()
+                if labels and self.last_entry is not None:
+                    if self.last_entry.section == self.section:
+                        self.last_entry.after = labels
                 labels = []
                 self.section = tok.section
             elif tok.kind == LABEL:
@@ -847,10 +1537,12 @@ class _Reader:
                 # A carried label (a group such as (六)其他处理 spanning rows) sets the context
                 # but never names the row: after a lost cell it can land after the row's own.
                 if not tok.carried:
-                    labels.append(tok.text)
+                    labels.append(tok)
             else:
                 vals.append(tok)
         flush()
+        self._finish_s2()
+        self._finish_s3()
         self._finish_s4()
 
     # -- output --------------------------------------------------------------------------
@@ -900,18 +1592,17 @@ class _Reader:
 def _check(
     rule: str, terms: list[tuple[str, Any]], sides: tuple[int, int], rel: str
 ) -> dict[str, Any] | None:
-    """``sum(terms[:sides[0]]) == sum(terms[sides[0]:])``; ``rel`` renders the relation."""
+    """``sum(terms[:sides[0]]) == sum(terms[sides[0]:])``; ``rel`` renders the relation.
+
+    None when every cell is null (nothing to check); ``ok: null`` when some are (not
+    evaluable: the page leaves cells empty, so its arithmetic can neither hold nor fail).
+    """
     values = [v for _, v in terms]
     if all(v is None for v in values):
         return None
     if any(v is None for v in values):
         missing = ", ".join(n for n, v in terms if v is None)
-        return {
-            "rule": rule,
-            "ok": False,
-            "evaluable": False,
-            "detail": f"not evaluable: {missing} null ({rel})",
-        }
+        return {"rule": rule, "ok": None, "detail": f"not evaluable: {missing} null ({rel})"}
     left = terms[: sides[0]]
     right = terms[sides[0] :]
     lsum = sum(v for _, v in left)
@@ -923,16 +1614,18 @@ def _check(
         + " + ".join(f"{n} {v}" for n, v in right)
         + f" = {rsum}"
     )
-    return {
-        "rule": rule,
-        "ok": ok,
-        "evaluable": True,
-        "detail": detail + ("" if ok else " (differs)"),
-    }
+    return {"rule": rule, "ok": ok, "detail": detail + ("" if ok else " (differs)")}
 
 
 def compute_checks(tables: dict[str, Any]) -> list[dict[str, Any]]:
-    """The template's own arithmetic, as found on the page (never repaired)."""
+    """The template's own arithmetic, as found on the page (never repaired).
+
+    Rules (国办公开办函〔2021〕30号 / 〔2019〕60号 tables): ``section3.balance.<column>``
+    一 + 二 = 三(七)总计 + 四; ``section3.row_total.<row>`` the six applicant columns add up to
+    总计; ``section3.results_total.<column>`` the rows of 三 add up to (七)总计;
+    ``section4.total.<block>`` 维持 + 纠正 + 其他 + 尚未审结 = 总计. Each check is
+    ``{"rule", "ok": true | false | null, "detail"}``.
+    """
     out: list[dict[str, Any] | None] = []
     rows: dict[str, list[Any]] = tables["section3"]["rows"]
     template_rows = _SECTION3_ROWS_2019 if tables.get("template") == "2019" else SECTION3_ROWS
@@ -983,6 +1676,15 @@ def compute_checks(tables: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in out if c is not None]
 
 
+#: Every rule ``compute_checks`` can report, in its order (the CSV's ``check.*`` columns).
+CHECK_RULES: tuple[str, ...] = tuple(
+    [f"section3.balance.{c}" for c in SECTION3_COLUMNS]
+    + [f"section3.row_total.{r}" for r in SECTION3_ROWS]
+    + [f"section3.results_total.{c}" for c in SECTION3_COLUMNS]
+    + [f"section4.total.{b}" for b in SECTION4_BLOCKS]
+)
+
+
 # --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
@@ -990,9 +1692,12 @@ def compute_checks(tables: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _tokens(s: str) -> list[_Tok]:
     s = _norm(sanitize_text(s))
+    lines = _Lines()
     if looks_like_html(s):
-        return _html_tokens(s)
-    return list(_text_tokens(s))
+        tokens = _html_tokens(s, lines)
+    else:
+        tokens = list(_text_tokens(s, lines))
+    return _settle_blanks(tokens)
 
 
 def _parse_strict(html_or_text: str) -> dict[str, Any] | None:

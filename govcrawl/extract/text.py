@@ -50,11 +50,54 @@ _NO_SPACE = re.compile(r"[\s\u3000\xa0|]+")
 _TITLE_CLASS = re.compile(patterns.TITLE_CLASS)
 _NON_ARTICLE = re.compile(patterns.NON_ARTICLE_CLASS)
 _BULLET = re.compile(r"(?m)^[-*•·]+")
+_SENTENCE_END = re.compile(r"[。！？；]\s*$|[。！？]")
+_PARAGRAPH_LINES = 3  # lines of a cell with one sentence that make it a body of paragraphs
+
+
+def _holds_paragraphs(table: etree._Element) -> bool:
+    """A cell laid out as several paragraphs, sentences among them: a body in a layout table.
+
+    Data cells hold a label or a number (Word wraps each in one ``<p>``); a cell with several
+    blocks or ``<br>``-separated lines, some of them ending a sentence, is page layout, even
+    when it is too short for ``dom.is_layout_table``. Read as a data table, its paragraphs
+    would run into one line.
+    """
+    for cell in table.iter("td", "th"):
+        lines = _cell_lines(cell)
+        if len(lines) < 2:
+            continue
+        sentences = sum(1 for line in lines if _SENTENCE_END.search(line))
+        if sentences >= 2 or (sentences and len(lines) >= _PARAGRAPH_LINES):
+            return True
+    return False
+
+
+def _cell_lines(cell: etree._Element) -> list[str]:
+    """The lines of a table cell as a browser breaks them (blocks and ``<br>``)."""
+    parts: list[str] = []
+
+    def walk(el: etree._Element) -> None:
+        tag = dom.tag_of(el)
+        if tag is None or tag in dom.SKIP_TAGS:
+            pass
+        else:
+            if tag == "br" or tag in dom.BLOCK_TAGS:
+                parts.append("\n")
+            parts.append(el.text or "")
+            for child in el:
+                walk(child)
+            if tag in dom.BLOCK_TAGS:
+                parts.append("\n")
+        if el is not cell:
+            parts.append(el.tail or "")
+
+    walk(cell)
+    return [line for line in (dom.normalize_space(x) for x in "".join(parts).split("\n")) if line]
 
 
 def _unwrap_layout_tables(tree: etree._Element) -> None:
     for table in list(tree.iter("table")):
-        if not dom.is_layout_table(table):
+        if not (dom.is_layout_table(table) or _holds_paragraphs(table)):
             continue
         rows = table.xpath("./tr | ./tbody/tr | ./thead/tr | ./tfoot/tr")
         for el in [table, *table.xpath("./tbody | ./thead | ./tfoot"), *rows]:

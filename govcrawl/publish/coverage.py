@@ -10,8 +10,9 @@ Reads ARCHIVE/reports.jsonl (one record per report URL) and builds an agency x y
   with no publication date whose latest capture is before the deadline was provably on time;
   otherwise it is ``undated`` (its timeliness cannot be told).
 - Inconsistent: the parsed tables of some copy fail one of their own arithmetic checks
-  (``ok: false``). Checks the table parser marks ``evaluable: false`` (cells left empty on the
-  page, so nothing could be added up) are not contradictions and only show in the cell's details.
+  (``ok: false``). Checks that could not be evaluated (``ok: null``: cells left empty on the
+  page, so nothing could be added up; records of schema 1.x said ``ok: false, evaluable: false``)
+  are not contradictions and only show in the cell's details.
 - Gone: every copy's URL vanished from the portal (``status == "gone"``); a copy still online
   keeps the report available.
 - Missing: the agency reported the year before but not this year, for years up to the latest
@@ -277,11 +278,9 @@ def _checks(record: dict[str, Any]) -> tuple[bool, list[dict[str, Any]], int]:
         return False, [], 0
     failed, unevaluable = [], 0
     for chk in tables.get("checks") or []:
-        if chk.get("ok") is not False:
-            continue
-        if chk.get("evaluable") is False:
+        if chk.get("ok") is None or chk.get("evaluable") is False:  # not evaluable (v2, v1)
             unevaluable += 1
-        else:
+        elif chk.get("ok") is False:
             failed.append(chk)
     return True, failed, unevaluable
 
