@@ -28,6 +28,7 @@ from crawler.run import (
     EXIT_NOTHING_FETCHED,
     EXIT_OK,
     EXIT_USAGE,
+    every_seed_blocked,
     run_crawl,
 )
 from govcrawl.run import summary_line
@@ -92,6 +93,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if "error" in summary:
         return _fail(code, summary["error"])
     print(summary_line(summary))
+    if code == EXIT_NOTHING_FETCHED and every_seed_blocked(summary):
+        hosts = ", ".join(summary["blocked"]["hosts"])
+        return _fail(code, f"nothing could be fetched: anti-bot challenge pages only ({hosts})")
     if code == EXIT_NOTHING_FETCHED:
         return _fail(code, "nothing could be fetched: check the network, the proxy and the seeds")
     return code

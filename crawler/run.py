@@ -141,8 +141,17 @@ def run_crawl(
     summary = run.summary if run is not None else None
     if summary is None:
         return EXIT_CRAWL_FAILED, {"error": "the crawl ended without a run summary"}
-    if summary["pages"] == 0:
+    if summary["pages"] == 0 or every_seed_blocked(summary):
         return EXIT_NOTHING_FETCHED, summary
     if summary["finish_reason"] not in NORMAL_FINISH:
         return EXIT_CRAWL_FAILED, summary
     return EXIT_OK, summary
+
+
+def every_seed_blocked(summary: dict[str, Any]) -> bool:
+    """True when every seed's host answered only anti-bot challenges (run summary ``blocked``)."""
+    from urllib.parse import urlsplit
+
+    blocked = set((summary.get("blocked") or {}).get("hosts") or ())
+    hosts = {(urlsplit(seed).hostname or "").lower() for seed in summary.get("seeds") or ()}
+    return bool(hosts) and hosts <= blocked

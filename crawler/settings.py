@@ -28,6 +28,17 @@ DOWNLOAD_TIMEOUT = 30
 # Huge or endless bodies are cut off rather than filling memory.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+# A body shorter than its Content-Length (the server closed early) is kept, flagged "dataloss",
+# archived with WARC-Truncated and counted in the run summary (``truncated``), not dropped.
+DOWNLOAD_FAIL_ON_DATALOSS = False
+# Offer only the encodings the WARC toolchain decodes: warcio (pywb, `warcio check`) reads gzip
+# and deflate; zstd not at all, and brotli not with brotli >= 1.2 (which Scrapy needs). Bodies
+# are archived as received, so what is offered here decides what replay tools can read.
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": "gzip, deflate",
+}
 REDIRECT_MAX_TIMES = 5
 # Menus and links count as hops; the pages of one column do not (crawler/middlewares/hops.py),
 # and a column is bounded by its profile's column_page_budget instead.
@@ -45,6 +56,9 @@ GOVCRAWL_RETRY_BACKOFF_MAX = 60.0
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Scrapy's own, with the bundled public-suffix snapshot (no download at first run).
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,
     "crawler.middlewares.traps.TrapGuardMiddleware": 120,
     "crawler.middlewares.revisit.RevisitPolicyMiddleware": 130,
     # Discovery's per-host page budget, counted on what is due to be fetched.
@@ -52,6 +66,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Each host's download slot gets its site profile's delay and concurrency.
     "crawler.middlewares.politeness.ProfilePolitenessMiddleware": 140,
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
+    # Anti-bot challenge pages are dropped (counted, hosts blocked) once decompressed (590).
+    "crawler.middlewares.challenge.ChallengeMiddleware": 580,
     # Closest to the downloader (like HttpCacheMiddleware): a 304 becomes the archived response
     # before decompression, robots.txt, the spider or the pipelines see it.
     "crawler.middlewares.conditional.ConditionalRequestMiddleware": 950,

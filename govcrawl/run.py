@@ -262,9 +262,27 @@ def build_summary(stats: dict[str, Any], run: CrawlRun, seeds: list[str]) -> dic
             "column_pages_cut": n("govcrawl/budget/column_pages_cut"),
         },
         "robots_forbidden": n("robotstxt/forbidden"),
+        # Bodies shorter than announced (server closed early), archived with WARC-Truncated.
+        "truncated": n("govcrawl/truncated"),
+        # Anti-bot challenge pages (never content); hosts that answered nothing else.
+        "blocked": {
+            "pages": n("govcrawl/blocked"),
+            "by_signature": _by_suffix(stats, "govcrawl/blocked/"),
+            "hosts": blocked_hosts(stats),
+        },
         "recovered": dataclasses.asdict(run.recovery),
         "warcs": run.sealed_warcs,
         "run_id": run.run_id,
+    }
+
+
+def blocked_hosts(stats: Mapping[str, Any]) -> dict[str, int]:
+    """Hosts that answered only anti-bot challenges this run: {host: challenge pages}."""
+    prefix = "govcrawl/blocked_host/"
+    return {
+        key[len(prefix) :]: int(value)
+        for key, value in sorted(stats.items())
+        if key.startswith(prefix) and not stats.get("govcrawl/answered_host/" + key[len(prefix) :])
     }
 
 
@@ -288,7 +306,20 @@ def summary_line(summary: dict[str, Any]) -> str:
         f"govcrawl: {summary['pages']} pages, reports {r['new']} new / {r['changed']} changed / "
         f"{r['unchanged']} unchanged / {r['gone']} gone, {summary['bytes']} bytes archived, "
         f"{summary['errors']} errors, {summary['duration_seconds']:.1f}s "
-        f"({summary['finish_reason']})"
+        f"({summary['finish_reason']})" + _trouble(summary)
     )
+
+
+def _trouble(summary: dict[str, Any]) -> str:
+    """What the operator must see on the summary line: blocked hosts, truncated bodies."""
+    parts = []
+    blocked = summary.get("blocked") or {}
+    if blocked.get("hosts"):
+        parts.append("blocked by anti-bot challenge: " + ", ".join(blocked["hosts"]))
+    elif blocked.get("pages"):
+        parts.append(f"{blocked['pages']} anti-bot challenge pages")
+    if summary.get("truncated"):
+        parts.append(f"{summary['truncated']} truncated bodies")
+    return "; " + "; ".join(parts) if parts else ""
 
 

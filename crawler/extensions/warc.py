@@ -149,13 +149,18 @@ class WarcArchiveExtension:
         if urlsplit(response.url).scheme not in ("http", "https"):
             return
         assert self.recorder is not None, "response before spider_opened"
+        exchange = _exchange(response, request)
         try:
-            request.meta["capture"] = self.recorder.record(_exchange(response, request))
+            request.meta["capture"] = self.recorder.record(exchange)
         except OSError:
             # Disk full, archive gone: crawling on would fetch pages nobody keeps.
             logger.exception("cannot write the WARC archive; closing the spider")
             self._close_spider("warc_write_error")
             raise
+        if exchange.truncated and self.stats is not None:
+            # Archived as far as it arrived (WARC-Truncated), parsed, and counted.
+            self.stats.inc_value("govcrawl/truncated")
+            self.stats.inc_value(f"govcrawl/truncated/{exchange.truncated}")
         self._copy_stats()
 
     def _close_spider(self, reason: str) -> None:

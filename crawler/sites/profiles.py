@@ -46,6 +46,59 @@ class ListEndpoint:
 
 
 @dataclass(frozen=True)
+class ChallengeSignature:
+    """An anti-bot gateway's challenge page (a script that sets a cookie and reloads), which a
+    crawler that runs no JavaScript gets instead of the page.
+
+    A response is this challenge when its status is one of ``statuses``, its body is at most
+    ``max_bytes`` (decoded) and every regex of ``markers`` is found in it (read as latin-1, so
+    patterns match ASCII whatever the page's charset).
+    """
+
+    name: str
+    statuses: tuple[int, ...]
+    markers: tuple[str, ...]
+    max_bytes: int = 65536
+
+    @classmethod
+    def from_mapping(cls, raw: Any, where: str) -> ChallengeSignature:
+        """Raises ProfileError naming ``where`` for unknown keys, bad statuses or regexes."""
+        if not isinstance(raw, dict):
+            raise ProfileError(f"{where}: expected a table")
+        unknown = set(raw) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ProfileError(f"{where}: unknown keys {sorted(unknown)}")
+        name, statuses, markers = raw.get("name"), raw.get("statuses"), raw.get("markers")
+        if not isinstance(name, str) or not name:
+            raise ProfileError(f"{where}.name: a non-empty string is required")
+        if not isinstance(statuses, list) or not statuses or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 100 <= v <= 599 for v in statuses
+        ):
+            raise ProfileError(f"{where}.statuses: a list of HTTP status codes is required")
+        if not isinstance(markers, list) or not markers or not all(
+            isinstance(m, str) for m in markers
+        ):
+            raise ProfileError(f"{where}.markers: a list of regexes is required")
+        for marker in markers:
+            _check_regex(marker, f"{where}.markers")
+        max_bytes = raw.get("max_bytes", cls.max_bytes)
+        if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
+            raise ProfileError(f"{where}.max_bytes: a positive integer is required")
+        return cls(name, tuple(statuses), tuple(markers), max_bytes)
+
+    def matches(self, status: int, body: bytes) -> bool:
+        if status not in self.statuses or len(body) > self.max_bytes:
+            return False
+        text = body.decode("latin-1")
+        return all(_compiled(m).search(text) for m in self.markers)
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@dataclass(frozen=True)
 class Priorities:
     """Scrapy request priorities (higher is fetched first) of what discovery asks for; the
     scheduler pops the highest priority first, so these make the crawl best-first."""
@@ -151,11 +204,18 @@ class SiteProfile:
     # Budgets and priorities of discovery; a site profile overrides single keys.
     discovery: Discovery = field(default_factory=Discovery)
     counters: tuple[CounterRuleSpec, ...] = ()
+    # Anti-bot challenge pages (crawler/middlewares/challenge.py): never content; a host that
+    # answers only these is blocked.
+    challenges: tuple[ChallengeSignature, ...] = ()
     list_endpoints: tuple[ListEndpoint, ...] = ()
     # Politeness per host (crawler/middlewares/politeness.py); DOWNLOAD_DELAY and
     # CONCURRENT_REQUESTS_PER_DOMAIN given on the command line override them.
     download_delay: float = 1.0
     concurrency_per_host: int = 2
+
+    def challenge_for(self, status: int, body: bytes) -> str | None:
+        """The name of the challenge signature ``status`` and ``body`` (decoded) match, or None."""
+        return next((c.name for c in self.challenges if c.matches(status, body)), None)
 
     def matches_host(self, host: str) -> bool:
         host = host.lower().split(":")[0]
@@ -239,6 +299,12 @@ def _validate(data: dict[str, Any], source: str, base: dict[str, Any] | None) ->
         if isinstance(e, ListEndpoint)
         else _build_nested(ListEndpoint, e, f"{source}: list_endpoints")
         for e in merged.get("list_endpoints", ())
+    )
+    merged["challenges"] = tuple(
+        c
+        if isinstance(c, ChallengeSignature)
+        else ChallengeSignature.from_mapping(c, f"{source}: challenges")
+        for c in merged.get("challenges", ())
     )
     labels = merged.get("metadata", {})
     if not isinstance(labels, MetadataLabels):

@@ -69,9 +69,10 @@ _covered_cache: dict[str, tuple[tuple[int, int, int], frozenset[str]]] = {}
 
 
 def as_layout(layout: ArchiveLayout | str | os.PathLike[str]) -> ArchiveLayout:
-    """Accept an ArchiveLayout or a plain archive directory."""
+    """Accept an ArchiveLayout or a plain archive directory; the root is made absolute, since
+    pywb and other children run in other working directories."""
     if isinstance(layout, ArchiveLayout):
-        return layout
+        return layout if layout.root.is_absolute() else ArchiveLayout(layout.root.absolute())
     return ArchiveLayout(Path(layout).expanduser().absolute())
 
 
