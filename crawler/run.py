@@ -127,6 +127,9 @@ def run_crawl(
     crawler = process.create_crawler("portal")
     failures: list[Failure] = []
     process.crawl(crawler, seeds=seeds).addErrback(failures.append)
+    if not verbose:  # the crawler has installed its log handler by now
+        for handler in logging.root.handlers:
+            handler.addFilter(_one_line)
     process.start()
     if failures:
         exc = failures[0].value
@@ -146,6 +149,18 @@ def run_crawl(
     if summary["finish_reason"] not in NORMAL_FINISH:
         return EXIT_CRAWL_FAILED, summary
     return EXIT_OK, summary
+
+
+def _one_line(record: logging.LogRecord) -> bool:
+    """Quiet runs: a download error is one line (the exception's last line), not a traceback;
+    `-v` keeps tracebacks. The run summary counts every error either way."""
+    if record.exc_info and record.exc_info[1] is not None and record.name.startswith("scrapy."):
+        exc = record.exc_info[1]
+        record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc}".replace("%", "%%")
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+    return True
 
 
 def every_seed_blocked(summary: dict[str, Any]) -> bool:

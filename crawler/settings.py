@@ -59,6 +59,11 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's own, with the bundled public-suffix snapshot (no download at first run).
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,
+    # Scrapy's own, counting what they drop (run summary: outcomes.skipped).
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.outcomes.CountingHttpCompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.outcomes.CountingRedirectMiddleware": 600,
     "crawler.middlewares.traps.TrapGuardMiddleware": 120,
     "crawler.middlewares.revisit.RevisitPolicyMiddleware": 130,
     # Discovery's per-host page budget, counted on what is due to be fetched.

@@ -264,6 +264,14 @@ def build_summary(stats: dict[str, Any], run: CrawlRun, seeds: list[str]) -> dic
         "robots_forbidden": n("robotstxt/forbidden"),
         # Bodies shorter than announced (server closed early), archived with WARC-Truncated.
         "truncated": n("govcrawl/truncated"),
+        # What became of what was asked for, beyond the pages: README "Hostile servers".
+        "outcomes": {
+            "archived": n("downloader/response_count"),
+            "archived_truncated": n("govcrawl/truncated"),
+            "skipped": _skipped(stats),
+            "retried": n("retry/count"),
+            "blocked": n("govcrawl/blocked"),
+        },
         # Anti-bot challenge pages (never content); hosts that answered nothing else.
         "blocked": {
             "pages": n("govcrawl/blocked"),
@@ -286,7 +294,25 @@ def blocked_hosts(stats: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
-def _by_suffix(stats: dict[str, Any], prefix: str) -> dict[str, int]:
+# Download failures by exception (Scrapy's downloader/exception_type_count/<class path>).
+_FAILURES = {
+    "DownloadCancelledError": "too_large",  # DOWNLOAD_MAXSIZE, announced or received
+    "DownloadTimeoutError": "timeout",
+    "TimeoutError": "timeout",
+}
+
+
+def _skipped(stats: Mapping[str, Any]) -> dict[str, int]:
+    """Requests that gave no usable response, by reason: {reason: count}. Download failures
+    count every attempt (a retried timeout twice)."""
+    out = _by_suffix(stats, "govcrawl/skipped/")
+    for key, value in _by_suffix(stats, "downloader/exception_type_count/").items():
+        reason = _FAILURES.get(key.rsplit(".", 1)[-1], "connection_failed")
+        out[reason] = out.get(reason, 0) + value
+    return dict(sorted(out.items()))
+
+
+def _by_suffix(stats: Mapping[str, Any], prefix: str) -> dict[str, int]:
     return {k[len(prefix) :]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
 

@@ -125,6 +125,15 @@ class GovcrawlIndexer(CDXJIndexer):
             return os.path.basename(str(filename.name))
         return str(super()._resolve_rel_path(filename))
 
+    def _create_record_iter(self, input_: Any) -> Any:
+        # cdxj-indexer copies every record's *decoded* payload to a temporary file, only to read
+        # request bodies (POST/PUT urlkeys) later: a gzip bomb would inflate to disk. Responses
+        # and the rest are indexed from their headers; their content stream is left unread
+        # (warcio then skips the raw bytes without decompressing them).
+        it = super()._create_record_iter(input_)
+        it.the_iter = (_unbuffered(record) for record in it.the_iter)
+        return it
+
     def filter_record(self, record: Any) -> bool:
         if not super().filter_record(record):
             return False
@@ -144,6 +153,16 @@ class GovcrawlIndexer(CDXJIndexer):
             )
             return False
         return True
+
+
+def _unbuffered(record: Any) -> Any:
+    if record.rec_type != "request":
+        record.content_stream = _EMPTY_STREAM
+    return record
+
+
+def _EMPTY_STREAM() -> io.BytesIO:
+    return io.BytesIO(b"")
 
 
 def _warc_lines(
