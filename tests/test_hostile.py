@@ -1,0 +1,336 @@
+"""What real servers send: the shared cases of issue 15 and the hostile section, as crawls of
+tests/mockserver.py (one handler per behaviour) read back from the archive.
+
+Each shared case's server is a handler of the mock portal (its docstring names the case): 06
+``dataloss``, 07 ``zstd``, 14 ``plain``, 15 ``gateway``, 16 ``cookie``. The hostile section
+(``-m hostile`` alone; it runs in the default selection too) crawls every hostile behaviour at
+once, twice, and checks each one's named outcome in the run summary, that the good report next
+to it was captured, and that the crawl stayed within its bounds; bench/hostile.py prints the
+same cases one by one with peak RSS and seconds.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from govcrawl.archive.reader import decode_content
+from tests.conftest import GOVCRAWL, REPO, crawl_env
+from tests.mockserver import GOOD, HOSTILE
+
+pytestmark = pytest.mark.hostile
+
+# Fast and small: one retry, short timeouts, a 4 MiB cap (bombs inflate to 16 MiB).
+SETTINGS = [
+    *("--set", "DOWNLOAD_DELAY=0", "--set", "AUTOTHROTTLE_ENABLED=False"),
+    *("--set", "CONCURRENT_REQUESTS=32", "--set", "RETRY_TIMES=1"),
+    *("--set", "GOVCRAWL_RETRY_BACKOFF=0.2", "--set", "DOWNLOAD_TIMEOUT=4"),
+    *("--set", f"DOWNLOAD_MAXSIZE={4 * 1024 * 1024}"),
+]
+RECHECK_ALL = ["--set", "GOVCRAWL_REVISIT_INTERVAL=0", "--set", "GOVCRAWL_REPORT_RECHECK=0"]
+
+
+class Mock:
+    """tests/mockserver.py in a child process at ``round``; ``url`` is its proxy address."""
+
+    def __init__(self, round: int = 1) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.mockserver", "--round", str(round)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        assert line[:1] == ["READY"], line
+        self.url = line[1]
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def mock() -> Iterator[type[Mock]]:
+    started: list[Mock] = []
+
+    class Started(Mock):
+        def __init__(self, round: int = 1) -> None:
+            super().__init__(round)
+            started.append(self)
+
+    yield Started
+    for m in started:
+        m.stop()
+
+
+def crawl(
+    archive: Path, kinds: list[str], proxy: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    seeds = [f"http://{kind}.example.gov.cn/" for kind in kinds]
+    return subprocess.run(
+        [*GOVCRAWL, "crawl", *seeds, "--archive", str(archive), *SETTINGS, *extra],
+        cwd=REPO,
+        env={**crawl_env(proxy), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def last_summary(archive: Path) -> dict:
+    return json.loads(Path(sorted(glob.glob(f"{archive}/runs/*.json"))[-1]).read_text())
+
+
+def reports(archive: Path) -> dict[str, dict]:
+    with (archive / "reports.jsonl").open(encoding="utf-8") as fh:
+        return {r["url"]: r for r in map(json.loads, fh)}
+
+
+def records(archive: Path) -> Iterator[tuple[str, str, object]]:
+    """(record type, target URI, record) of every record; the payload is still readable."""
+    for path in sorted((archive / "warc").glob("*.warc.gz")):
+        with path.open("rb") as fh:
+            for rec in ArchiveIterator(fh):
+                yield rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI") or "", rec
+
+
+def output_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    return [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+
+
+# -- the shared cases -----------------------------------------------------------------------
+
+
+def test_case06_short_body_is_archived_truncated_parsed_and_counted(mock, tmp_path):
+    archive = tmp_path / "archive"
+    proc = crawl(archive, ["dataloss"], mock().url)
+    assert proc.returncode == 0, proc.stderr
+    url = f"http://dataloss.example.gov.cn{HOSTILE}"
+    truncated = [
+        rec.rec_headers.get_header("WARC-Truncated")
+        for kind, uri, rec in records(archive)
+        if kind == "response" and uri == url
+    ]
+    assert truncated == ["disconnect"]  # WARC 1.1: the connection closed before the length
+    assert "主动公开森林防火" in reports(archive)[url]["text"]
+    summary = last_summary(archive)
+    assert summary["truncated"] == 1 and summary["outcomes"]["archived_truncated"] == 1
+    lines = output_lines(proc)
+    assert len(lines) == 1 and lines[0].startswith("govcrawl:"), lines
+    assert "1 truncated" in lines[0]
+
+
+def test_case07_only_decodable_encodings_are_offered_and_every_payload_decodes(mock, tmp_path):
+    archive = tmp_path / "archive"
+    proc = crawl(archive, ["zstd"], mock().url)
+    assert proc.returncode == 0, proc.stderr
+    offered, pages = set(), 0
+    for kind, uri, rec in records(archive):
+        if kind == "request":
+            offered.add(rec.http_headers.get_header("Accept-Encoding"))
+        elif kind == "response" and "html" in (rec.http_headers.get_header("Content-Type") or ""):
+            pages += 1
+            assert rec.content_stream().read().lstrip()[:5].lower() == b"<html", uri
+    assert offered == {"gzip, deflate"}
+    assert pages >= 4
+
+
+def test_case14_replay_with_a_relative_archive_path(mock, tmp_path):
+    from govcrawl.publish.replay import pywb_executable
+
+    archive = tmp_path / "archive"
+    assert crawl(archive, ["plain"], mock().url).returncode == 0
+    pywb_executable()  # installed by scripts/setup (tests/test_replay.py installs it if not)
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**crawl_env(None), "PYTHONPATH": str(REPO)}
+    server = subprocess.Popen(
+        [*GOVCRAWL, "replay", "--archive", "archive", "--port", str(port)],
+        cwd=tmp_path,  # the archive's parent, as an operator types it
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        assert first.startswith("replaying"), first
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        url = f"http://127.0.0.1:{port}/govcrawl/http://plain.example.gov.cn{HOSTILE}"
+        with opener.open(url, timeout=30) as resp:
+            assert resp.status == 200
+            assert "主动公开森林防火" in resp.read().decode("utf-8")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
+    config = json.loads((archive / "replay" / "config.yaml").read_text().split("\n", 1)[1])
+    paths = config["collections"]["govcrawl"]
+    assert Path(paths["index_paths"]).is_absolute()
+    assert Path(paths["archive_paths"][0]).is_absolute()
+
+
+def test_case15_gateway_blocks_every_seed_exit_5_and_the_report_is_kept(mock, tmp_path):
+    archive = tmp_path / "archive"
+    assert crawl(archive, ["gateway"], mock(1).url).returncode == 0
+    url = f"http://gateway.example.gov.cn{GOOD}"
+    before = reports(archive)[url]
+    proc = crawl(archive, ["gateway"], mock(2).url, *RECHECK_ALL)
+    assert proc.returncode == 5, proc.stdout + proc.stderr
+    assert "anti-bot challenge" in proc.stderr and "gateway.example.gov.cn" in proc.stderr
+    summary = last_summary(archive)
+    assert list(summary["blocked"]["hosts"]) == ["gateway.example.gov.cn"]
+    assert summary["blocked"]["by_signature"] == {"js-cookie-reload": summary["blocked"]["pages"]}
+    assert summary["outcomes"]["blocked"] >= 3
+    after = reports(archive)[url]
+    assert after["status"] != "gone"
+    assert (after["digest"], after["text"]) == (before["digest"], before["text"])
+
+
+def test_case15_a_challenge_that_keeps_the_report_title_is_not_content(mock, tmp_path):
+    """202 with the report's <title>: dropped as a challenge, the good record stays."""
+    archive = tmp_path / "archive"
+    assert crawl(archive, ["challenge202"], mock(1).url).returncode == 0
+    url = f"http://challenge202.example.gov.cn{HOSTILE}"
+    before = reports(archive)[url]
+    proc = crawl(archive, ["challenge202"], mock(2).url, *RECHECK_ALL)
+    assert proc.returncode == 0, proc.stderr  # the rest of the host answered
+    summary = last_summary(archive)
+    assert summary["blocked"]["pages"] == 1 and summary["blocked"]["hosts"] == {}
+    assert "1 anti-bot challenge pages" in proc.stdout
+    after = reports(archive)[url]
+    assert (after["digest"], after["text"], after["published"]) == (
+        before["digest"],
+        before["text"],
+        before["published"],
+    )
+
+
+def test_case16_cookies_never_fetch_the_public_suffix_list(mock, tmp_path):
+    home = tmp_path / "home"  # a fresh account: no tldextract cache
+    home.mkdir()
+    archive = tmp_path / "archive"
+    env = {"HOME": str(home), "XDG_CACHE_HOME": "", "TLDEXTRACT_CACHE": ""}
+    env = {k: v for k, v in env.items() if v}
+    proc = crawl(archive, ["cookie"], mock().url, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = output_lines(proc)
+    assert len(lines) == 1 and lines[0].startswith("govcrawl:"), lines
+    assert not glob.glob(f"{home}/.cache/python-tldextract/*/urls/*")
+    assert f"http://cookie.example.gov.cn{GOOD}" in reports(archive)
+    assert any(  # the portal did set cookies: the middleware had suffixes to check
+        rec.http_headers.get_header("Set-Cookie")
+        for kind, _, rec in records(archive)
+        if kind == "response"
+    )
+
+
+# -- the hostile section --------------------------------------------------------------------
+
+# behaviour -> what the run summary must say about its hostile URL
+HOSTILE_CASES = {
+    "gzipbomb": ("skipped", "inflates_too_large"),
+    "deflatebomb": ("skipped", "inflates_too_large"),
+    "brbomb": ("skipped", "inflates_too_large"),
+    "endless": ("skipped", "too_large"),
+    "oversize": ("skipped", "too_large"),
+    "slowdrip": ("skipped", "timeout"),
+    "silent": ("skipped", "timeout"),
+    "redirectloop": ("skipped", "redirect_limit"),
+    "reset": ("archived_truncated", None),
+    "dataloss": ("archived_truncated", None),
+    "charsetlie": ("archived", None),
+    "deephtml": ("archived", None),
+    "crlflocation": ("archived", None),
+    "dispositionpath": ("archived", None),
+    "challenge202": ("blocked", None),  # round 2
+}
+
+
+def _crawl_measured(
+    archive: Path, proxy: str, tmp: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """The crawl in a child that reports its children's peak RSS (bytes) on its last line."""
+    tmpdir = tmp / "tmpdir"
+    tmpdir.mkdir(exist_ok=True)
+    seeds = [f"http://{kind}.example.gov.cn/" for kind in HOSTILE_CASES]
+    code = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:])\n"
+        "print('RSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)\n"
+        "sys.exit(p.returncode)\n"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            *GOVCRAWL,
+            "crawl",
+            *seeds,
+            "--archive",
+            str(archive),
+            *SETTINGS,
+            *extra,
+        ],  # fmt: skip
+        cwd=REPO,
+        env={**crawl_env(proxy), "TMPDIR": str(tmpdir)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    rss = int(proc.stdout.strip().splitlines()[-1].split()[1])
+    # Nothing outside the archive: no temporary file left behind, no file named by a server.
+    assert list(tmpdir.iterdir()) == []
+    return proc, rss
+
+
+def test_hostile_servers_first_and_second_crawl(mock, tmp_path):
+    archive = tmp_path / "archive"
+    for round in (1, 2):
+        proc, rss = _crawl_measured(archive, mock(round).url, tmp_path, *RECHECK_ALL)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "Traceback" not in proc.stderr
+        assert rss < 1 << 30, f"round {round}: crawl peaked at {rss} bytes"
+        summary = last_summary(archive)
+        outcomes = summary["outcomes"]
+        recorded = reports(archive)
+        for kind, (outcome, reason) in HOSTILE_CASES.items():
+            # The good report beside every hostile page is captured, every round.
+            assert f"http://{kind}.example.gov.cn{GOOD}" in recorded, kind
+            if outcome == "skipped":
+                assert outcomes["skipped"].get(reason, 0) >= 1, (kind, outcomes)
+        assert outcomes["archived_truncated"] >= 2  # reset, dataloss
+        if round == 2:
+            assert outcomes["blocked"] == 1  # challenge202's 202 page
+        # Second crawl: no hostile answer replaced a good capture.
+        assert all(r["status"] != "gone" for r in recorded.values())
+        for kind in ("dataloss", "deephtml", "challenge202"):
+            assert "主动公开森林防火" in recorded[f"http://{kind}.example.gov.cn{HOSTILE}"]["text"]
+    assert not Path("/tmp/evil.pdf").exists()
+    # The bombs are archived as received, and read back bounded (the 304 path, export, WACZ).
+    cap = 4 * 1024 * 1024
+    bombs, revisits = 0, 0
+    for kind, uri, rec in records(archive):
+        revisits += kind == "revisit" and "bomb." in uri and uri.endswith(HOSTILE)
+        if kind == "response" and "bomb." in uri and uri.endswith(HOSTILE):
+            encoding = rec.http_headers.get_header("Content-Encoding")
+            body = rec.raw_stream.read()
+            assert len(body) < 100_000  # compressed, as received
+            assert len(decode_content(body, encoding, cap)) == cap
+            bombs += 1
+    assert (bombs, revisits) == (3, 3)  # round 2 got the same bytes: identical-payload revisits
