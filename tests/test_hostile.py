@@ -184,19 +184,26 @@ def test_case14_replay_with_a_relative_archive_path(mock, tmp_path):
     assert Path(paths["archive_paths"][0]).is_absolute()
 
 
+def two_rounds(
+    archive: Path, kind: str, mock: type[Mock], url: str
+) -> tuple[dict, subprocess.CompletedProcess[str], dict]:
+    """Crawl ``kind`` at mock round 1, then round 2: (url's record before, round 2, after)."""
+    assert crawl(archive, [kind], mock(1).url).returncode == 0
+    before = reports(archive)[url]
+    proc = crawl(archive, [kind], mock(2).url, *RECHECK_ALL)
+    return before, proc, reports(archive)[url]
+
+
 def test_case15_gateway_blocks_every_seed_exit_5_and_the_report_is_kept(mock, tmp_path):
     archive = tmp_path / "archive"
-    assert crawl(archive, ["gateway"], mock(1).url).returncode == 0
     url = f"http://gateway.example.gov.cn{GOOD}"
-    before = reports(archive)[url]
-    proc = crawl(archive, ["gateway"], mock(2).url, *RECHECK_ALL)
+    before, proc, after = two_rounds(archive, "gateway", mock, url)
     assert proc.returncode == 5, proc.stdout + proc.stderr
     assert "anti-bot challenge" in proc.stderr and "gateway.example.gov.cn" in proc.stderr
     summary = last_summary(archive)
     assert list(summary["blocked"]["hosts"]) == ["gateway.example.gov.cn"]
     assert summary["blocked"]["by_signature"] == {"js-cookie-reload": summary["blocked"]["pages"]}
     assert summary["outcomes"]["blocked"] >= 3
-    after = reports(archive)[url]
     assert after["status"] != "gone"
     assert (after["digest"], after["text"]) == (before["digest"], before["text"])
 
@@ -204,15 +211,12 @@ def test_case15_gateway_blocks_every_seed_exit_5_and_the_report_is_kept(mock, tm
 def test_case15_a_challenge_that_keeps_the_report_title_is_not_content(mock, tmp_path):
     """202 with the report's <title>: dropped as a challenge, the good record stays."""
     archive = tmp_path / "archive"
-    assert crawl(archive, ["challenge202"], mock(1).url).returncode == 0
     url = f"http://challenge202.example.gov.cn{HOSTILE}"
-    before = reports(archive)[url]
-    proc = crawl(archive, ["challenge202"], mock(2).url, *RECHECK_ALL)
+    before, proc, after = two_rounds(archive, "challenge202", mock, url)
     assert proc.returncode == 0, proc.stderr  # the rest of the host answered
     summary = last_summary(archive)
     assert summary["blocked"]["pages"] == 1 and summary["blocked"]["hosts"] == {}
     assert "1 anti-bot challenge pages" in proc.stdout
-    after = reports(archive)[url]
     assert (after["digest"], after["text"], after["published"]) == (
         before["digest"],
         before["text"],
