@@ -19,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from crawler.run import (
@@ -38,6 +38,10 @@ logger = logging.getLogger("govcrawl")
 
 class UsageError(Exception):
     """Bad command-line input: exit 2 with a one-line message."""
+
+
+class ArchiveMissing(Exception):
+    """The archive folder a command reads does not exist or is not an archive: exit 4."""
 
 
 def _fail(code: int, message: str) -> int:
@@ -65,6 +69,53 @@ def _read_seeds(args: argparse.Namespace) -> list[str]:
     return [_check_url(s) for s in seeds]
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (argparse exits 2 with one line otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _check_store(uri: str | None) -> str | None:
+    """A typo'd store URI is bad input (exit 2), found before any archive is touched."""
+    if uri:
+        from govcrawl.store import STORE_SCHEMES
+
+        scheme = urlsplit(uri).scheme.lower()
+        if len(scheme) > 1 and scheme not in STORE_SCHEMES:  # one letter: a Windows drive
+            raise UsageError(f"unsupported store {uri!r}: use s3://bucket/prefix or a path")
+    return uri
+
+
+def _existing_archive(archive: str) -> Any:
+    """The ArchiveLayout of an archive folder that exists (readers never create one).
+
+    Raises ArchiveMissing (exit 4) naming the folder as typed."""
+    from govcrawl.archive.layout import ArchiveLayout
+
+    path = Path(archive).expanduser()
+    if not path.is_dir():
+        raise ArchiveMissing(f"no archive folder {archive!r} ({path.absolute()})")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise ArchiveMissing(f"cannot read the archive folder {archive!r}")
+    layout = ArchiveLayout(path.absolute())
+    if not (layout.warc_dir.is_dir() or (layout.root / "store.json").is_file()):
+        raise ArchiveMissing(f"{archive!r} is not a govcrawl archive (no warc/ folder)")
+    return layout
+
+
+def _port(text: str) -> int:
+    """argparse type: a TCP port, 1-65535."""
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {value}")
+    return value
+
+
 def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -81,6 +132,13 @@ def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
 def cmd_crawl(args: argparse.Namespace) -> int:
     seeds = _read_seeds(args)
     overrides = _parse_sets(args.set)
+    _check_store(args.store or os.environ.get("GOVCRAWL_STORE"))
+    from govcrawl.archive.layout import ArchiveError, ArchiveLayout
+
+    try:  # before Scrapy starts: an unusable folder is one line, exit 4
+        ArchiveLayout.open(args.archive)
+    except ArchiveError as exc:
+        return _fail(EXIT_ARCHIVE, str(exc))
     code, summary = run_crawl(
         Path(args.archive),
         seeds,
@@ -225,22 +283,25 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from govcrawl.archive.layout import ArchiveLayout
     from govcrawl.publish.cdxj import index_archive
 
-    path = index_archive(ArchiveLayout(Path(args.archive)))
+    path = index_archive(_existing_archive(args.archive))
     print(f"govcrawl: CDXJ index written to {path}")
     return EXIT_OK
 
 
 def cmd_wacz(args: argparse.Namespace) -> int:
-    from govcrawl.archive.layout import ArchiveLayout
     from govcrawl.archive.reports import read_reports
     from govcrawl.publish.wacz import build_wacz
 
-    layout = ArchiveLayout(Path(args.archive))
+    layout = _existing_archive(args.archive)
     reports = list(read_reports(layout.reports_jsonl).values())
-    out = build_wacz(layout, Path(args.output), reports)
+    try:
+        out = build_wacz(layout, Path(args.output), reports)
+    except ValueError as exc:  # nothing sealed to package
+        return _fail(EXIT_ARCHIVE, str(exc))
+    except OSError as exc:
+        return _fail(EXIT_USAGE, f"cannot write {args.output}: {exc.strerror or exc}")
     print(f"govcrawl: WACZ written to {out}")
     return EXIT_OK
 
@@ -344,8 +405,15 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 # -- entry point --------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2); the usage stays behind --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="govcrawl", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="govcrawl", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     crawl = sub.add_parser("crawl", help="crawl portals into an archive (incremental)")
@@ -354,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds", dest="seeds_file", metavar="FILE", help="file with one seed URL a line"
     )
     crawl.add_argument("--archive", default="archive", help="archive folder (default ./archive)")
-    crawl.add_argument("--max-pages", type=int, help="stop after this many responses")
+    crawl.add_argument("--max-pages", type=_positive_int, help="stop after this many responses")
     crawl.add_argument("--store", help="s3://bucket/prefix to upload sealed files to")
     crawl.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS_ENDPOINT_URL)")
     crawl.add_argument(
@@ -365,7 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="offline demo: crawl the bundled replica portal")
     demo.add_argument("--archive", default="archive")
-    demo.add_argument("--round", type=int, default=1, help="replica state (2: a later year)")
+    demo.add_argument(
+        "--round", type=int, default=1, choices=(1, 2), help="replica state (2: a later year)"
+    )
     demo.add_argument("-v", "--verbose", action="store_true")
     demo.set_defaults(func=cmd_demo)
 
@@ -384,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="serve the archive with pywb on 127.0.0.1")
     replay.add_argument("--archive", default="archive")
-    replay.add_argument("--port", type=int, default=8080)
+    replay.add_argument("--port", type=_port, default=8080)
     replay.set_defaults(func=cmd_replay)
 
     index = sub.add_parser("index", help="write ARCHIVE/indexes/index.cdxj")
@@ -439,6 +509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except UsageError as exc:
         return _fail(EXIT_USAGE, str(exc))
+    except ArchiveMissing as exc:
+        return _fail(EXIT_ARCHIVE, str(exc))
     except KeyboardInterrupt:
         return _fail(130, "interrupted")
 

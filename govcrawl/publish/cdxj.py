@@ -56,6 +56,8 @@ logger = logging.getLogger(__name__)
 # Record types that get an index line (see module docstring for why not metadata/request).
 INDEXED_RECORDS = "response,revisit,resource"
 LOCK_NAME = ".index.lock"
+# Published files (CDXJ, WACZ) are world-readable: replay tools often run as another user.
+PUBLISHED_MODE = 0o644
 MERGE_FANOUT = 128  # sorted runs merged at once (open files)
 _FILENAME_RX = re.compile(rb'"filename": "((?:[^"\\]|\\.)*)"')
 
@@ -239,6 +241,7 @@ def _write_atomic(out_path: Path, lines: Iterable[bytes]) -> int:
                 count += 1
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, PUBLISHED_MODE)  # mkstemp makes 0600; pywb may run as another user
         os.replace(tmp, out_path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -62,6 +62,7 @@ from warcio.timeutils import iso_date_to_timestamp, timestamp_to_iso_date
 
 from govcrawl.archive.layout import WARC_SUFFIX, ArchiveLayout
 from govcrawl.publish.cdxj import (
+    PUBLISHED_MODE,
     GovcrawlIndexer,
     archive_warcs,
     as_layout,
@@ -532,6 +533,7 @@ def build_wacz(
                 json.dumps(digest, indent=2).encode(),
                 compress_type=zipfile.ZIP_DEFLATED,
             )
+        os.chmod(tmp, PUBLISHED_MODE)  # mkstemp makes 0600; web servers run as other users
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
