@@ -11,7 +11,8 @@ hostile URL, or of the whole host for portal-wide behaviours (``gateway``, ``coo
 Provenance: ``dataloss`` is shared case 06 (Content-Length larger than the body, scrapy#2586),
 ``zstd`` case 07 (pywb#947), ``plain`` case 14 (replay with a relative archive path), ``gateway``
 case 15 (412 JavaScript gateway from round 2 on; requests#5311), ``cookie`` case 16 (JSESSIONID on
-every page, tldextract#332). The rest are the hostile section of issue 15.
+every page, tldextract#332), ``counter`` issue 15's counters with cache-busters. The rest are the
+hostile section of issue 15.
 
 Standard library only (plus zstandard and brotli for their encodings), like replica/.
 """
@@ -344,7 +345,28 @@ def cookie(h: Handler, path: str) -> bool:
     return False
 
 
-PORTAL_WIDE: dict[str, Callable[[Handler, str], bool]] = {"gateway": gateway, "cookie": cookie}
+COUNTER_SCRIPT = (
+    '<span id="views"></span><script>$.get("/xxgk/count.jsp?id=100&r=" + Math.random(), '
+    'function (n) { $("#views").text(n); });</script>'
+)
+
+
+def counter(h: Handler, path: str) -> bool:
+    """The good report loads its click count with a cache-buster (``&r=`` + Math.random())."""
+    if path == GOOD:
+        h.send(200, GOOD_REPORT.replace(b"</body>", COUNTER_SCRIPT.encode() + b"</body>"))
+        return True
+    if path.startswith("/xxgk/count.jsp?id=100"):
+        h.send(200, b"1234", [("Content-Type", "text/plain")])
+        return True
+    return False
+
+
+PORTAL_WIDE: dict[str, Callable[[Handler, str], bool]] = {
+    "gateway": gateway,
+    "cookie": cookie,
+    "counter": counter,
+}
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):

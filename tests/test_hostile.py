@@ -146,11 +146,16 @@ def test_case07_only_decodable_encodings_are_offered_and_every_payload_decodes(m
     assert pages >= 4
 
 
-def test_case14_replay_with_a_relative_archive_path(mock, tmp_path):
+def test_case14_replay_with_a_relative_archive_path_and_cache_busted_counters(mock, tmp_path):
+    """Case 14, and issue 15's counters: ``"&r=" + Math.random()`` is fetched without the
+    cache-buster, and replay finds it whatever ``r`` (or jQuery's ``_``) the page asks with."""
     from govcrawl.publish.replay import pywb_executable
 
     archive = tmp_path / "archive"
-    assert crawl(archive, ["plain"], mock().url).returncode == 0
+    assert crawl(archive, ["plain", "counter"], mock().url).returncode == 0
+    counter = "http://counter.example.gov.cn/xxgk/count.jsp?id=100"
+    assert reports(archive)[f"http://counter.example.gov.cn{GOOD}"]["clicks"] == 1234
+    assert [u for k, u, _ in records(archive) if k == "response" and "count.jsp" in u] == [counter]
     pywb_executable()  # installed by scripts/setup (tests/test_replay.py installs it if not)
     with __import__("socket").socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -173,6 +178,10 @@ def test_case14_replay_with_a_relative_archive_path(mock, tmp_path):
         with opener.open(url, timeout=30) as resp:
             assert resp.status == 200
             assert "主动公开森林防火" in resp.read().decode("utf-8")
+        for busted in (f"{counter}&r=0.7316", f"{counter}&_=1764500000000"):
+            replayed = f"http://127.0.0.1:{port}/govcrawl/{busted}"
+            with opener.open(replayed, timeout=30) as resp:
+                assert (resp.status, resp.read()) == (200, b"1234"), busted
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -338,3 +347,38 @@ def test_hostile_servers_first_and_second_crawl(mock, tmp_path):
             assert len(decode_content(body, encoding, cap)) == cap
             bombs += 1
     assert (bombs, revisits) == (3, 3)  # round 2 got the same bytes: identical-payload revisits
+
+
+# -- counters with cache-busters (issue 15), without a crawl ----------------------------------
+
+PAGE = "http://www.example.gov.cn/xxgk/t1.html"
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ('$.get("/c/count.jsp?id=100&r=" + Math.random(), f);', "/c/count.jsp?id=100"),
+        (
+            '$.ajax({url: "/c/count.jsp?id=100&r=" + Math.random(), cache: false});',
+            "/c/count.jsp?id=100",
+        ),
+        ('x.open("GET", "/c/hits.do?id=7&t=" + new Date().getTime());', "/c/hits.do?id=7"),
+        ('$.get("/c/count.jsp?id=9&_=" + Date.now());', "/c/count.jsp?id=9"),
+        ('$.ajax({url: "/c/count.jsp?id=100", cache: false});', "/c/count.jsp?id=100"),
+        ('$.get("/c/count.jsp?id=" + id);', None),  # a variable: not guessable
+        ('$.get("/c/count.jsp?id=1&r=" + Math.random() + "&x=" + y);', None),
+    ],
+)
+def test_counter_requests_lose_their_cache_busters(script, expected):
+    from govcrawl.extract.counters import find_counter_requests
+
+    found = find_counter_requests(f"<html><script>{script}</script></html>", PAGE)
+    assert [r.url for r in found] == ([f"http://www.example.gov.cn{expected}"] if expected else [])
+
+
+def test_literal_cache_busters_are_dropped_and_versions_kept():
+    from govcrawl.extract.counters import without_cache_busters as clean
+
+    assert clean("http://x/c.jsp?_=1764500000000&id=5&r=0.73") == "http://x/c.jsp?id=5"
+    assert clean("http://x/c.jsp?id=5&t=1764500000") == "http://x/c.jsp?id=5"
+    assert clean("http://x/s.css?v=2&t=lang") == "http://x/s.css?v=2&t=lang"

@@ -64,6 +64,12 @@ _CALL = re.compile(
 _STRING = re.compile(r"\s*(['\"])(?P<s>(?:\\.|(?!\1).)*)\1", re.S)
 _URL_PROP = re.compile(r"""(?:^|[{,\s])['"]?url['"]?\s*:\s*(['"])(?P<s>(?:\\.|(?!\1).)*)\1""", re.S)
 _CONCAT = re.compile(r"\s*\+")
+# "...?id=100&r=" + Math.random() [;)}]: the literal's trailing cache-buster and its expression.
+_BUSTER_TAIL = re.compile(rf"[?&]{patterns.CACHE_BUSTER_NAMES}=$")
+_BUSTER_CONCAT = re.compile(rf"\s*\+\s*{patterns.CACHE_BUSTER_EXPR}\s*(?=[,;)}}\n]|$)")
+_BUSTER_PARAM = re.compile(
+    rf"(?:^|(?<=&)){patterns.CACHE_BUSTER_NAMES}={patterns.CACHE_BUSTER_VALUE}(?:&|$)"
+)
 _DATA_PROP = re.compile(r"""(?:^|[{,\s])['"]?data['"]?\s*:\s*\{""", re.S)
 _PAIR = re.compile(
     r"""\s*['"]?(?P<k>[A-Za-z_$][\w$]*)['"]?\s*:\s*(?:(['"])(?P<s>(?:\\.|(?!\2).)*)\2|(?P<n>-?\d+(?:\.\d+)?))\s*"""
@@ -138,14 +144,34 @@ def _with_query(url: str, data: dict[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
+def _busted_literal(text: str, literal: re.Match[str]) -> str | None:
+    """The literal URL without its cache-buster when it is followed by ``+ Math.random()``
+    (or a timestamp) and nothing else; None when it is concatenated with anything else."""
+    if not _CONCAT.match(text, literal.end()):
+        return literal["s"]
+    if _BUSTER_TAIL.search(literal["s"]) and _BUSTER_CONCAT.match(text, literal.end()):
+        return _BUSTER_TAIL.sub("", literal["s"])
+    return None
+
+
+def without_cache_busters(url: str) -> str:
+    """``url`` without query parameters that only defeat caches (patterns.CACHE_BUSTER_*)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = _BUSTER_PARAM.sub("", parts.query + "&").rstrip("&")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
 def _script_calls(js: str) -> list[tuple[str, str]]:
     """(style, url) of the HTTP calls in a script whose URL is a string literal."""
     found: list[tuple[str, str]] = []
     for match in _CALL.finditer(js):
         if match["open"]:
             literal = _STRING.match(js, match.end())
-            if literal and not _CONCAT.match(js, literal.end()):
-                found.append(("xhr", literal["s"]))
+            busted = _busted_literal(js, literal) if literal else None
+            if busted is not None:
+                found.append(("xhr", busted))
             continue
         style = match["fn"] or match["load"] or match["fetch"]
         args = _balanced(js, match.end(), "(", ")")
@@ -153,9 +179,11 @@ def _script_calls(js: str) -> list[tuple[str, str]]:
             continue
         literal = _STRING.match(args)
         if literal:
-            if _CONCAT.match(args, literal.end()):
+            busted = _busted_literal(args, literal)
+            if busted is None:
                 continue  # URL built with variables ("...?id=" + id): not guessable
-            url, rest = literal["s"], args[literal.end() :]
+            url, rest = busted, args[literal.end() :]
+            rest = _BUSTER_CONCAT.sub("", rest, count=1) if busted != literal["s"] else rest
             data_match = re.match(r"\s*,\s*\{", rest)
             if data_match and style in ("get", "getJSON", "post", "load"):
                 obj = _balanced(rest, data_match.end(), "{", "}")
@@ -167,9 +195,10 @@ def _script_calls(js: str) -> list[tuple[str, str]]:
         elif args.lstrip().startswith("{") and style in ("ajax", "get", "getJSON", "post"):
             obj = _balanced(args, args.index("{") + 1, "{", "}") or ""
             url_match = _URL_PROP.search(obj)
-            if not url_match or _CONCAT.match(obj, url_match.end()):
+            busted = _busted_literal(obj, url_match) if url_match else None
+            if busted is None:
                 continue
-            url = url_match["s"]
+            url = busted
             data_match = _DATA_PROP.search(obj)
             if data_match:
                 data_body = _balanced(obj, data_match.end(), "{", "}")
@@ -223,7 +252,7 @@ def find_counter_requests(
     requests: list[CounterRequest] = []
     seen: set[str] = set()
     for style, raw, read_only in candidates:
-        absolute = urljoin(url, raw.strip())
+        absolute = without_cache_busters(urljoin(url, raw.strip()))
         if urlsplit(absolute).scheme not in ("http", "https") or absolute in seen:
             continue
         seen.add(absolute)

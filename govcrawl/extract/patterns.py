@@ -351,6 +351,18 @@ BOILERPLATE_MAX_LEN = 160
 COUNTER_PATH = r"(?i)count|click|hits|visit|artcount"
 # Counter URLs that add a hit when fetched (never fetch these when a read-only one exists).
 COUNTER_ADDS_HIT = r"(?i)visit|[?&](?:add|addhit|inc)=(?:1|true|yes)|hit"
+# Cache-busters scripts append so no cache answers: jQuery's cache:false (``_=<ms>``),
+# ``"&r=" + Math.random()``, ``"&t=" + new Date().getTime()``. A counter request is archived
+# without them, and replay ignores them (a pywb url_normalize rule, govcrawl/publish/replay.py):
+# the parameter names, and the values that make one a cache-buster (a random fraction, epoch
+# seconds or milliseconds) so that ``?v=2`` on a stylesheet is left alone.
+CACHE_BUSTER_NAMES = r"(?:_|r|rnd|rand|random|t|ts|time|timestamp|nocache)"
+CACHE_BUSTER_VALUE = r"(?:0?\.\d+|1\d{9}|1\d{12})"
+# The script expressions that produce such values.
+CACHE_BUSTER_EXPR = (
+    r"(?:Math\.random\(\)|\(?\s*new\s+Date\s*(?:\(\s*\))?\s*\)?\s*\.\s*(?:getTime|valueOf)\(\)"
+    r"|Date\.now\(\)|\+\s*new\s+Date(?:\(\s*\))?)"
+)
 # Third-party analytics that are never the page's click counter.
 COUNTER_IGNORE = (
     r"(?i)cnzz\.com|hm\.baidu\.com|google-analytics|googletagmanager|51\.la|tongji|webdig"

@@ -67,6 +67,7 @@ from typing import IO, Any
 from warcio.timeutils import iso_date_to_timestamp
 
 from govcrawl.archive.layout import WARC_SUFFIX, ArchiveLayout
+from govcrawl.extract import patterns
 from govcrawl.publish.cdxj import as_layout, index_archive
 from govcrawl.store import open_warc, read_manifest
 
@@ -147,7 +148,7 @@ def prepare_collection(
     archive_paths = [str(layout.warc_dir) + os.sep]
     if warc_url:
         archive_paths.append(warc_url)
-    config = {
+    config: dict[str, Any] = {
         "collections": {
             COLLECTION: {
                 "index_paths": str(index_path),
@@ -160,11 +161,56 @@ def prepare_collection(
         "enable_auto_colls": False,
         "enable_memento": True,
     }
+    rules = _fuzzy_rules()
+    if rules is not None:
+        _write_text_atomic(work / "rules.yaml", rules)
+        config["rules_file"] = str(work / "rules.yaml")
     # JSON is valid YAML; it quotes paths safely.
     header = "# Written by govcrawl (govcrawl/publish/replay.py); see `govcrawl replay`.\n"
     _write_text_atomic(work / "config.yaml", header + json.dumps(config, indent=2) + "\n")
     _write_text_atomic(work / "templates" / "custom_banner.html", CUSTOM_BANNER)
     return work
+
+
+# pywb's url_normalize rules apply to the archived URL and the one asked for alike: a counter
+# archived as ``count.jsp?id=100`` is found for ``count.jsp?id=100&r=0.73`` (the page's own
+# ``"&r=" + Math.random()``). pywb's defaults already drop ``_=<digits>`` (jQuery cache:false).
+# The rules see SURT keys, whose query parameters are sorted (``count.jsp?_=176...&id=100``):
+# a cache-buster before another parameter keeps its separator, a last one goes with its own.
+_BUSTER = f"{patterns.CACHE_BUSTER_NAMES}={patterns.CACHE_BUSTER_VALUE}"
+CACHE_BUSTER_RULE = f"""\
+        # govcrawl: cache-busters counters add ("&r=" + Math.random(), "&t=" + a timestamp,
+        # jQuery's "_=<ms>")
+        - match: '([?&]){_BUSTER}&'
+          replace: '\\1'
+
+        - match: '[?&]{_BUSTER}$'
+          replace: ''
+
+"""
+
+
+def _fuzzy_rules() -> str | None:
+    """pywb's own rules.yaml with CACHE_BUSTER_RULE first among its url_normalize rules, or
+    None (pywb's defaults) when pywb's rules cannot be read. A ``rules_file`` replaces pywb's
+    rules whole, hence the copy."""
+    try:
+        python = pywb_executable().parent / "python"
+        found = subprocess.run(
+            [str(python), "-c", "import os, pywb; print(os.path.dirname(pywb.__file__))"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        text = (Path(found.stdout.strip()) / "rules.yaml").read_text(encoding="utf-8")
+    except (OSError, subprocess.SubprocessError, PywbNotFound) as exc:
+        logger.warning("pywb's rules.yaml not found (%s): replay without cache-buster rules", exc)
+        return None
+    marker = "    url_normalize:\n"
+    if marker not in text:
+        return None
+    return text.replace(marker, marker + CACHE_BUSTER_RULE, 1)
 
 
 def _timestamp14(timestamp: str | dt.datetime | None) -> str | None:
