@@ -213,6 +213,17 @@ def test_case15_gateway_blocks_every_seed_exit_5_and_the_report_is_kept(mock, tm
     assert list(summary["blocked"]["hosts"]) == ["gateway.example.gov.cn"]
     assert summary["blocked"]["by_signature"] == {"js-cookie-reload": summary["blocked"]["pages"]}
     assert summary["outcomes"]["blocked"] >= 3
+    # Coverage says so: the host's reports may show as missing because nothing was fetched.
+    cov = subprocess.run(
+        [*GOVCRAWL, "coverage", "--archive", str(archive)],
+        cwd=REPO,
+        env=crawl_env(None),
+        capture_output=True,
+        text=True,
+    )
+    assert cov.returncode == 0, cov.stderr
+    assert "blocked in the last crawl: gateway.example.gov.cn" in cov.stdout
+    assert "gateway.example.gov.cn (" in (archive / "coverage.html").read_text(encoding="utf-8")
     assert after["status"] != "gone"
     assert (after["digest"], after["text"]) == (before["digest"], before["text"])
 

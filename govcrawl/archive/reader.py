@@ -198,7 +198,9 @@ class Located(Protocol):
     def offset(self) -> int: ...
 
 
-def read_payload(layout: ArchiveLayout, capture: Located, max_bytes: int = 1 << 30) -> bytes:
+def read_payload(
+    layout: ArchiveLayout, capture: Located, max_bytes: int = 64 * 1024 * 1024
+) -> bytes:
     """The decoded payload of the response record a capture (row) points at, from the archive's
     own folder. Revisits hold no payload: pass their original."""
     rec = RecordReader(local_opener(layout)).read(capture.warc, capture.offset, max_bytes=max_bytes)

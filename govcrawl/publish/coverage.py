@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import logging
 import os
 from collections import defaultdict
@@ -236,6 +237,9 @@ class Coverage:
     cells: dict[tuple[str, int], Cell]
     unplaced: list[dict[str, Any]]
     as_of: datetime | None
+    # Hosts the last crawl found behind an anti-bot challenge (run summary ``blocked.hosts``):
+    # their reports may be missing from this matrix because nothing could be fetched.
+    blocked: dict[str, int] = field(default_factory=dict)
 
     def cell(self, agency: str, year: int) -> Cell | None:
         return self.cells.get((agency, year))
@@ -269,7 +273,7 @@ class Coverage:
             f"coverage of {len(self.agencies)} agencies x {years}: {t['reported']} agency-years "
             f"reported ({t['on_time']} on time, {t['late']} late, {t['inconsistent']} "
             f"inconsistent, {t['gone']} gone, {t['undated']} undated), {t['missing']} missing"
-        )
+        ) + (f"; blocked in the last crawl: {', '.join(self.blocked)}" if self.blocked else "")
 
 
 def _checks(record: dict[str, Any]) -> tuple[bool, list[dict[str, Any]], int]:
@@ -538,6 +542,13 @@ def render_html(
         f"{totals['copies']} URLs), {totals['missing']} missing; archive as of {esc(as_of)}. "
         "Reports are due by 31 January of the following year (China time).</p>\n"
     )
+    if coverage.blocked:
+        w(
+            '<p class="blocked">Blocked by an anti-bot challenge in the last crawl (nothing '
+            "could be fetched there, so its reports may show as missing): "
+            + ", ".join(f"{esc(host)} ({n} pages)" for host, n in coverage.blocked.items())
+            + "</p>\n"
+        )
     w('<div class="legend" id="legend">\n')
     for state in ("on_time", "late", "missing", "inconsistent", "gone", "undated"):
         w(
@@ -611,6 +622,19 @@ def load_records(archive: Path) -> list[dict[str, Any]]:
     return list(read_reports(path).values())
 
 
+def _last_blocked(archive: Path) -> dict[str, int]:
+    """``blocked.hosts`` of the archive's latest run summary ({} when none says so)."""
+    runs = sorted((archive / "runs").glob("*.json"))
+    if not runs:
+        return {}
+    try:
+        summary = json.loads(runs[-1].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    hosts = (summary.get("blocked") or {}).get("hosts") or {}
+    return {str(k): int(v) for k, v in hosts.items()} if isinstance(hosts, dict) else {}
+
+
 def coverage_for_archive(
     archive: Path,
     out_html: Path,
@@ -619,6 +643,7 @@ def coverage_for_archive(
 ) -> Coverage:
     """Build the coverage of ARCHIVE/reports.jsonl and write the HTML page and the CSV."""
     coverage = build_coverage(load_records(Path(archive)))
+    coverage.blocked = _last_blocked(Path(archive))
     write_html(coverage, Path(out_html), replay_base)
     write_csv(coverage, Path(out_csv), replay_base)
     logger.info("coverage written to %s and %s", out_html, out_csv)
