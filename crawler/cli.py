@@ -151,6 +151,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if "error" in summary:
         return _fail(code, summary["error"])
     print(summary_line(summary))
+    if summary.get("write_error"):
+        return _fail(
+            code,
+            f"{summary['write_error']}: the crawl stopped; what it archived is kept "
+            "(free some space and crawl again)",
+        )
     if code == EXIT_NOTHING_FETCHED and every_seed_blocked(summary):
         hosts = ", ".join(summary["blocked"]["hosts"])
         return _fail(code, f"nothing could be fetched: anti-bot challenge pages only ({hosts})")

@@ -76,6 +76,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Closest to the downloader (like HttpCacheMiddleware): a 304 becomes the archived response
     # before decompression, robots.txt, the spider or the pipelines see it.
     "crawler.middlewares.conditional.ConditionalRequestMiddleware": 950,
+    # Before everything else sees it: a response the WARC could not hold (disk full) is dropped.
+    "crawler.middlewares.outcomes.UnarchivedResponseMiddleware": 990,
 }
 
 EXTENSIONS = {

@@ -13,6 +13,7 @@ finds it with ``run_of(crawler)``, without importing the component that made it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -83,6 +84,7 @@ class CrawlRun:
         self.summary: dict[str, Any] | None = None
         self.writer: WarcFileWriter | None = None
         self.recorder: Recorder | None = None
+        _reserve_space(layout)
 
     @classmethod
     def start(
@@ -158,8 +160,17 @@ class CrawlRun:
             self._refresh_cdxj()
             summary = build_summary(stats, self, seeds)
             self.summary = summary
-            _write_run_summary(self.layout, summary)
-            self.index.finish_run(self.run_id, summary)
+            # Space kept since the start: the summary is written even on a full disk.
+            with contextlib.suppress(OSError):
+                os.unlink(self.layout.runs_dir / RESERVE_NAME)
+            try:
+                _write_run_summary(self.layout, summary)
+            except OSError as exc:
+                logger.error("cannot write the run summary: %s", exc.strerror or exc)
+            try:
+                self.index.finish_run(self.run_id, summary)
+            except Exception as exc:  # a full disk: SQLite's "database or disk is full"
+                logger.error("cannot close the run in the capture index: %s", exc)
             if self.store_uri and not self.layout.sealed_warcs():
                 # Every WARC reached the store: ship the run summary and final indexes too.
                 # WARCs still local mean the store failed (said once already); the next crawl
@@ -184,6 +195,8 @@ class CrawlRun:
 
         try:
             index_archive(self.layout)
+        except OSError as exc:  # a full disk: the captures are safe, `govcrawl index` rebuilds
+            logger.error("could not update the CDXJ index: %s", exc.strerror or exc)
         except Exception:  # the captures are safe; `govcrawl index` rebuilds the index
             logger.exception("could not update the CDXJ index")
 
@@ -262,6 +275,8 @@ def build_summary(stats: dict[str, Any], run: CrawlRun, seeds: list[str]) -> dic
             "column_pages_cut": n("govcrawl/budget/column_pages_cut"),
         },
         "robots_forbidden": n("robotstxt/forbidden"),
+        # Why the crawl stopped writing (a full disk), or None.
+        "write_error": stats.get("govcrawl/warc/write_error"),
         # Bodies shorter than announced (server closed early), archived with WARC-Truncated.
         "truncated": n("govcrawl/truncated"),
         # What became of what was asked for, beyond the pages: README "Hostile servers".
@@ -314,6 +329,23 @@ def _skipped(stats: Mapping[str, Any]) -> dict[str, int]:
 
 def _by_suffix(stats: Mapping[str, Any], prefix: str) -> dict[str, int]:
     return {k[len(prefix) :]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
+
+
+# ARCHIVE/runs/<RESERVE_NAME>: space taken when a run starts and given back just before its
+# summary is written, so a crawl that filled the disk still leaves its summary.
+RESERVE_NAME = ".summary-reserve"
+RESERVE_BYTES = 256 * 1024
+
+
+def _reserve_space(layout: ArchiveLayout) -> None:
+    try:
+        layout.runs_dir.mkdir(parents=True, exist_ok=True)
+        with open(layout.runs_dir / RESERVE_NAME, "wb") as fh:
+            fh.write(b"\0" * RESERVE_BYTES)  # written, not sparse: the blocks are allocated
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        logger.warning("cannot reserve space for the run summary: %s", exc.strerror or exc)
 
 
 def _write_run_summary(layout: ArchiveLayout, summary: dict[str, Any]) -> Path:

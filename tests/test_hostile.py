@@ -393,3 +393,75 @@ def test_literal_cache_busters_are_dropped_and_versions_kept():
     assert clean("http://x/c.jsp?_=1764500000000&id=5&r=0.73") == "http://x/c.jsp?id=5"
     assert clean("http://x/c.jsp?id=5&t=1764500000") == "http://x/c.jsp?id=5"
     assert clean("http://x/s.css?v=2&t=lang") == "http://x/s.css?v=2&t=lang"
+
+
+# -- disk full --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[tuple[Path, object]]:
+    """(a folder on a 400 KiB tmpfs, a function giving it 16 MiB), where mounting works
+    (root); else a folder whose crawl runs under RLIMIT_FSIZE (writes fail with EFBIG)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)], capture_output=True
+        ).returncode
+        == 0
+    )
+
+    def grow() -> None:
+        if mounted:
+            subprocess.run(["mount", "-o", "remount,size=16m", str(mnt)], check=True)
+
+    try:
+        yield mnt, (grow if mounted else None)
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_disk_full_one_line_summary_kept_nothing_lost_next_crawl_recovers(
+    mock, tmp_path, small_disk
+):
+    import resource
+
+    disk, grow = small_disk
+    archive = disk / "archive"
+    kinds = ["plain", "dataloss", "zstd", "charsetlie", "deephtml", "cookie", "counter"]
+    proxy = mock().url
+    limit = None if grow else (lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (300_000,) * 2))
+    seeds = [f"http://{kind}.example.gov.cn/" for kind in kinds]
+    full = subprocess.run(
+        [*GOVCRAWL, "crawl", *seeds, "--archive", str(archive), *SETTINGS],
+        cwd=REPO,
+        env=crawl_env(proxy),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limit,
+    )
+    lines = output_lines(full)
+    assert full.returncode == 1, lines
+    assert "Traceback" not in full.stderr and len(lines) <= 5, lines
+    assert lines[-1].startswith("govcrawl: cannot write the archive"), lines
+    summary = last_summary(archive)  # kept: its space was reserved when the crawl started
+    assert summary["finish_reason"] == "warc_write_error" and summary["write_error"]
+    for path in (archive / "warc").iterdir():  # sealed or still .open: whole records only
+        check = subprocess.run(
+            [str(Path(sys.executable).parent / "warcio"), "check", str(path)], capture_output=True
+        )
+        assert check.returncode == 0, (path.name, check.stdout, check.stderr)
+    if grow:
+        grow()
+    again = crawl(archive, kinds, proxy, *RECHECK_ALL)
+    assert again.returncode == 0, output_lines(again)
+    assert not list((archive / "warc").glob("*.open"))
+    for path in (archive / "warc").glob("*.warc.gz"):
+        check = subprocess.run(
+            [str(Path(sys.executable).parent / "warcio"), "check", str(path)], capture_output=True
+        )
+        assert check.returncode == 0, path.name
+    recorded = reports(archive)
+    assert all(f"http://{kind}.example.gov.cn{GOOD}" in recorded for kind in kinds)

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# request.meta key: the response could not be archived (crawler.middlewares.outcomes drops it).
+UNARCHIVED = "govcrawl_unarchived"
+
 
 @dataclass(frozen=True)
 class WarcConfig:
@@ -106,6 +109,7 @@ class WarcArchiveExtension:
         self.stats = crawler.stats
         self.run: CrawlRun | None = None
         self.recorder: Recorder | None = None
+        self.write_error: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveExtension:
@@ -137,8 +141,12 @@ class WarcArchiveExtension:
         )
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        if self.run is not None:
+        if self.run is None:
+            return
+        try:
             self.run.close_recorder()
+        except OSError as exc:  # a full disk: the next crawl's recovery seals the .open file
+            logger.error("cannot seal the WARC file: %s", exc.strerror or exc)
 
     def _sealed(self, path: Path) -> None:
         if self.stats is not None:
@@ -149,14 +157,23 @@ class WarcArchiveExtension:
         if urlsplit(response.url).scheme not in ("http", "https"):
             return
         assert self.recorder is not None, "response before spider_opened"
+        if self.write_error is not None:
+            request.meta[UNARCHIVED] = True  # dropped by the guard middleware, never parsed
+            return
         exchange = _exchange(response, request)
         try:
             request.meta["capture"] = self.recorder.record(exchange)
-        except OSError:
-            # Disk full, archive gone: crawling on would fetch pages nobody keeps.
-            logger.exception("cannot write the WARC archive; closing the spider")
+        except Exception as exc:  # OSError; SQLite's "database or disk is full"
+            # Disk full, archive gone: crawling on would fetch pages nobody keeps. What is
+            # written stays (the open WARC is cut back to its last whole record and sealed).
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self.write_error = f"cannot write the archive: {reason}"
+            logger.error("%s; closing the spider", self.write_error)
+            if self.stats is not None:
+                self.stats.set_value("govcrawl/warc/write_error", self.write_error)
+            request.meta[UNARCHIVED] = True
             self._close_spider("warc_write_error")
-            raise
+            return
         if exchange.truncated and self.stats is not None:
             # Archived as far as it arrived (WARC-Truncated), parsed, and counted.
             self.stats.inc_value("govcrawl/truncated")

@@ -3,7 +3,8 @@
 Both raise ``IgnoreRequest`` for a response they refuse (a body that inflates past
 DOWNLOAD_MAXSIZE; a redirect chain longer than REDIRECT_MAX_TIMES), and nothing else hears of it:
 these subclasses add ``govcrawl/skipped/<reason>`` stats, which the run summary reports under
-``outcomes.skipped`` (the response itself is already archived, compressed, as received).
+``outcomes.skipped`` (the response itself is already archived, compressed, as received). And a
+response the WARC stage could not write is dropped before anything parses it.
 """
 
 from __future__ import annotations
@@ -43,3 +44,15 @@ class CountingRedirectMiddleware(RedirectMiddleware):
             reason = "redirect_limit" if "max redirections" in str(exc) else "redirect_refused"
             _skipped(self.crawler.stats, reason)
             raise
+
+
+class UnarchivedResponseMiddleware:
+    """Drops a response the WARC stage could not write (disk full): nothing is parsed or
+    recorded that the archive does not hold. Closest to the downloader."""
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        from crawler.extensions.warc import UNARCHIVED
+
+        if request.meta.get(UNARCHIVED):
+            raise IgnoreRequest("not archived: the WARC could not be written")
+        return response

@@ -14,6 +14,7 @@ index row never points at bytes that are not on disk.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -242,10 +243,30 @@ class WarcFileWriter:
             if self._fh is None:
                 self._open_new()
             assert self._name is not None and self._fh is not None
-            offset = self._append(data)
-            if self._group_depth == 0:
-                self._fh.flush()
+            good, records = self._size, self._records_in_file
+            try:
+                offset = self._append(data)
+                if self._group_depth == 0:
+                    self._fh.flush()
+            except OSError:
+                self._records_in_file = records
+                self._cut_back(good)
+                raise
             return self._name, offset, len(data)
+
+    def _cut_back(self, size: int) -> None:
+        """After a failed write (disk full): the open file ends at its last whole record again,
+        so what it holds stays readable and can be sealed."""
+        assert self._fh is not None and self._name is not None
+        path = self.directory / (self._name + OPEN_SUFFIX)
+        with contextlib.suppress(OSError):
+            self._fh.close()  # its buffer cannot be written: closing drops it
+        try:
+            os.truncate(path, size)
+            self._fh = open(path, "ab")  # noqa: SIM115
+            self._size = size
+        except OSError:
+            self._fh, self._name = None, None  # left .open; recovery cuts and seals it
 
     def _append(self, data: bytes) -> int:
         assert self._fh is not None
