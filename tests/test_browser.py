@@ -86,3 +86,27 @@ def test_screenshot_shows_styled_header(server, tmp_path):
 
 def _close(got: tuple[int, ...], want: tuple[int, ...], tol: int = 6) -> bool:
     return all(abs(a - b) <= tol for a, b in zip(got[:3], want, strict=True))
+
+
+def test_report_title_renders_as_text_not_boxes(server, tmp_path):
+    """Chinese is drawn with real glyphs: printed to PDF, the page's text reads back. Without a
+    CJK font (scripts/system-packages installs fonts-wqy-zenhei) chromium draws boxes, which
+    a PDF holds as glyph 0 (``(cid:0)``), and the colour checks above would still pass."""
+    import logging
+
+    import pdfplumber
+
+    pdf = tmp_path / "page.pdf"
+    chromium(
+        tmp_path,
+        f"--print-to-pdf={pdf}",
+        "--no-pdf-header-footer",
+        server.replay_url(fx.PAGE_URL, TS1),
+    )
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # chromium's subset fonts lack a bbox
+    with pdfplumber.open(pdf) as doc:
+        text = "".join((page.extract_text() or "") for page in doc.pages)
+    flat = "".join(text.split())
+    assert "(cid:0)" not in text, text[:200]
+    for phrase in ("兴安盟公安局", "政府信息公开工作", "年度报告"):
+        assert phrase in flat, (phrase, text[:300])
