@@ -343,7 +343,7 @@ def test_hostile_servers_first_and_second_crawl(mock, tmp_path):
             assert outcomes["blocked"] == 1  # challenge202's 202 page
         # Second crawl: no hostile answer replaced a good capture.
         assert all(r["status"] != "gone" for r in recorded.values())
-        for kind in ("dataloss", "deephtml", "challenge202"):
+        for kind in ("dataloss", "deephtml", "challenge202", "charsetlie"):
             assert "主动公开森林防火" in recorded[f"http://{kind}.example.gov.cn{HOSTILE}"]["text"]
     assert not Path("/tmp/evil.pdf").exists()
     # The bombs are archived as received, and read back bounded (the 304 path, export, WACZ).
@@ -393,6 +393,42 @@ def test_literal_cache_busters_are_dropped_and_versions_kept():
     assert clean("http://x/c.jsp?_=1764500000000&id=5&r=0.73") == "http://x/c.jsp?id=5"
     assert clean("http://x/c.jsp?id=5&t=1764500000") == "http://x/c.jsp?id=5"
     assert clean("http://x/s.css?v=2&t=lang") == "http://x/s.css?v=2&t=lang"
+
+
+# -- charset lies, without a crawl --------------------------------------------------------------
+
+REPORT_TEXT = "一、总体情况。2021年，市林草局主动公开森林防火信息五十余条。" * 4
+GBK_INCLUDE = "<p>（附）页脚信息：主办单位示例市人民政府办公室</p>".encode("gbk")
+
+
+@pytest.mark.parametrize("declared", ["utf-8", "gbk", None])
+def test_a_utf8_page_with_a_gbk_fragment_stays_utf8(declared):
+    """Issue 15: a 337-byte GBK include in a UTF-8 report made the whole page GB18030 mojibake
+    and the report was lost. Whatever the page declares, the UTF-8 text survives."""
+    from govcrawl.extract.decode import decode_body
+
+    meta = f"<meta charset='{declared}'>" if declared else ""
+    body = (
+        f"<html><head>{meta}<title>年度报告</title></head><body><p>{REPORT_TEXT}</p>".encode()
+        + GBK_INCLUDE
+        + b"\xff</body></html>"
+    )
+    content_type = f"text/html; charset={declared}" if declared else "text/html"
+    text, encoding = decode_body(body, content_type)
+    assert encoding == "utf-8"
+    assert REPORT_TEXT in text
+    # The fragment is read as GB18030 where UTF-8 fails; a GBK pair that happens to be valid
+    # UTF-8 (页 = D2 B3 = U+04B3) stays what UTF-8 says.
+    assert "人民政府办公室" in text
+
+
+@pytest.mark.parametrize("declared", ["utf-8", "gbk"])
+def test_a_gbk_page_is_still_gbk_whatever_it_declares(declared):
+    from govcrawl.extract.decode import decode_body
+
+    body = f"<html><body><p>{REPORT_TEXT}</p></body></html>".encode("gbk")
+    text, encoding = decode_body(body, f"text/html; charset={declared}")
+    assert encoding == "gb18030" and REPORT_TEXT in text
 
 
 # -- disk full --------------------------------------------------------------------------------
