@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -501,3 +502,55 @@ def test_disk_full_one_line_summary_kept_nothing_lost_next_crawl_recovers(
         assert check.returncode == 0, path.name
     recorded = reports(archive)
     assert all(f"http://{kind}.example.gov.cn{GOOD}" in recorded for kind in kinds)
+
+
+def test_replay_stopped_while_pywb_starts_leaves_no_pywb(tmp_path):
+    """SIGTERM to `govcrawl replay` before pywb answers: pywb (its own session) stops too."""
+    import signal
+    import time
+
+    from govcrawl.publish.replay import pywb_executable
+
+    pywb_executable()
+    archive = fx_archive(tmp_path)
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [*GOVCRAWL, "replay", "--archive", str(archive), "--port", str(port)],
+        cwd=REPO,
+        env=crawl_env(None),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    log = archive / "replay" / "pywb.log"
+    deadline = time.monotonic() + 60
+    while not log.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert log.exists()
+    proc.send_signal(signal.SIGTERM)  # pywb was just spawned: it is still starting
+    assert proc.wait(timeout=30) == 0
+    workdir = str(archive / "replay")
+    deadline = time.monotonic() + 5
+    while _processes_in(workdir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_in(workdir) == []
+
+
+def fx_archive(tmp_path: Path) -> Path:
+    from tests import warcfixtures as fx
+
+    return fx.make_archive(tmp_path / "archive").root
+
+
+def _processes_in(workdir: str) -> list[int]:
+    """Pids whose working directory is ``workdir`` (pywb runs in ARCHIVE/replay/)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "cwd") == workdir:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found

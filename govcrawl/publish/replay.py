@@ -527,7 +527,11 @@ def start_replay(
         warc_server.stop()
         raise
     server = ReplayServer(layout, host, port, process, log_path, index_interval, warc_server)
-    server.wait_ready(timeout)
+    try:
+        server.wait_ready(timeout)
+    except BaseException:  # Ctrl-C or SIGTERM while pywb starts: pywb goes too
+        server.stop()
+        raise
     logger.info("pywb serving %s at %s (pid %d)", layout.root, server.url, process.pid)
     return server
 
@@ -546,14 +550,20 @@ def serve_forever(
     ``<replay url>\\t<title>``. Raises RuntimeError if pywb dies on its own.
     """
     out = out or sys.stdout
-    server = start_replay(layout, host=host, port=port)
     previous = None
     if threading.current_thread() is threading.main_thread():
+        # Before pywb starts: a SIGTERM while it starts must stop it too (start_replay does).
 
         def _term(signum: int, frame: object) -> None:
             raise KeyboardInterrupt
 
         previous = signal.signal(signal.SIGTERM, _term)
+    try:
+        server = start_replay(layout, host=host, port=port)
+    except KeyboardInterrupt:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        return
     try:
         print(f"replaying {server.layout.root} at {server.url}", file=out)
         for report in reports:
