@@ -238,6 +238,18 @@ def test_case15_a_challenge_that_keeps_the_report_title_is_not_content(mock, tmp
     summary = last_summary(archive)
     assert summary["blocked"]["pages"] == 1 and summary["blocked"]["hosts"] == {}
     assert "1 anti-bot challenge pages" in proc.stdout
+    # Archived as received, marked, and left out of the index replay reads: replay of the URL
+    # still shows the report.
+    marks = [
+        rec.rec_headers.get_header("WARC-Govcrawl-Challenge")
+        for kind, uri, rec in records(archive)
+        if kind == "response" and uri == url
+    ]
+    assert marks == [None, "js-cookie-reload"]
+    lines = [
+        ln for ln in (archive / "indexes" / "index.cdxj").read_text().splitlines() if HOSTILE in ln
+    ]
+    assert len(lines) == 1 and '"status": "200"' in lines[0]
     assert (after["digest"], after["text"], after["published"]) == (
         before["digest"],
         before["text"],

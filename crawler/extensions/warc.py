@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from crawler.run import CrawlRun, crawl_run
 from crawler.signals import warc_sealed
 from govcrawl.archive.captures import Capture
+from govcrawl.archive.reader import decode_content
 from govcrawl.archive.recorder import Exchange, Recorder
 from govcrawl.archive.warc import RecordLocation
 
@@ -160,7 +161,7 @@ class WarcArchiveExtension:
         if self.write_error is not None:
             request.meta[UNARCHIVED] = True  # dropped by the guard middleware, never parsed
             return
-        exchange = _exchange(response, request)
+        exchange = _exchange(response, request, self._challenge(response))
         try:
             request.meta["capture"] = self.recorder.record(exchange)
         except Exception as exc:  # OSError; SQLite's "database or disk is full"
@@ -179,6 +180,20 @@ class WarcArchiveExtension:
             self.stats.inc_value("govcrawl/truncated")
             self.stats.inc_value(f"govcrawl/truncated/{exchange.truncated}")
         self._copy_stats()
+
+    def _challenge(self, response: Response) -> str | None:
+        """The anti-bot signature the response matches (its body decoded, bounded), or None."""
+        profiles = getattr(self.crawler.spider, "profiles", None)
+        if profiles is None:
+            return None
+        profile = profiles.for_host(urlsplit(response.url).hostname or "")
+        limit = max((c.max_bytes for c in profile.challenges), default=0)
+        if not any(response.status in c.statuses for c in profile.challenges):
+            return None
+        encoding = response.headers.get(b"Content-Encoding")
+        body = decode_content(response.body, encoding.decode("latin-1") if encoding else None,
+                              limit + 1)  # fmt: skip
+        return profile.challenge_for(response.status, body)
 
     def _close_spider(self, reason: str) -> None:
         from scrapy.utils.defer import deferred_from_coro
@@ -214,7 +229,7 @@ class WarcArchiveExtension:
         return loc
 
 
-def _exchange(response: Response, request: Request) -> Exchange:
+def _exchange(response: Response, request: Request, challenge: str | None = None) -> Exchange:
     # Scrapy marks a body cut short by the connection closing early as "dataloss".
     truncated = "disconnect" if {"dataloss", "partial"} & set(response.flags) else None
     return Exchange(
@@ -228,6 +243,7 @@ def _exchange(response: Response, request: Request) -> Exchange:
         protocol=response.protocol or "HTTP/1.1",
         ip_address=str(response.ip_address) if response.ip_address else None,
         truncated=truncated,
+        challenge=challenge,
     )
 
 

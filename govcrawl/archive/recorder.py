@@ -40,6 +40,10 @@ _KEEP_FROM_ORIGINAL = {
 }
 
 
+# WARC header of a response that is an anti-bot challenge page (a WARC extension field).
+CHALLENGE_HEADER = "WARC-Govcrawl-Challenge"
+
+
 @dataclass
 class Exchange:
     """One downloaded response and the request that got it, as received.
@@ -47,7 +51,9 @@ class Exchange:
     ``headers``/``request_headers``: (name, value) byte pairs in wire order, every value kept.
     ``body``: the entity body as received (chunking removed, Content-Encoding kept).
     ``truncated``: a WARC-Truncated reason (``length``, ``time``, ``disconnect``,
-    ``unspecified``) when the body is incomplete, else None.
+    ``unspecified``) when the body is incomplete, else None. ``challenge``: the name of the
+    anti-bot challenge signature the response matched (written as CHALLENGE_HEADER, always in
+    full: replay and the CDXJ index leave such records out), else None.
     """
 
     url: str
@@ -60,6 +66,7 @@ class Exchange:
     protocol: str = "HTTP/1.1"
     ip_address: str | None = None
     truncated: str | None = None
+    challenge: str | None = None
 
     def header(self, name: bytes) -> str | None:
         lower = name.lower()
@@ -106,6 +113,8 @@ class Recorder:
         # in between), a 304 with the full 200 whose validators were sent.
         last = self.index.last_capture(ex.url, 200 if ex.status == 304 else ex.status)
         decision = decide(last, digest, ex.status)
+        if ex.challenge:  # never a revisit: nothing may resolve to a challenge page
+            decision = Decision("response", decision.status)
         original: CaptureRow | None = None
         if decision.is_revisit:
             assert decision.refers_to_digest is not None
@@ -145,6 +154,7 @@ class Recorder:
                     digest=digest,
                     ip_address=ex.ip_address,
                     truncated=ex.truncated,
+                    warc_headers={CHALLENGE_HEADER: ex.challenge} if ex.challenge else None,
                 )
             req_loc = self.writer.write_request(
                 ex.url,
@@ -253,4 +263,3 @@ def _renamed_transfer_encoding(headers: HeaderList) -> HeaderList:
         else (k, v)
         for k, v in headers
     ]
-

@@ -5,11 +5,12 @@ offset and filename (the WARC's file name inside ARCHIVE/warc/), sorted bytewise
 ReplayWeb.page can binary-search them.
 
 What is indexed: response, revisit and resource records (revisits carry mime ``warc/revisit``),
-except server-not-modified revisits whose HTTP status is 304: pywb 2.10 replays such a record as
-an empty 304 (it takes status and headers from the revisit, and skips the payload of any 3xx), so
-a browser shows a blank page. Instead the 304 gets a line at its own time that points at the full
-response it confirmed (same URL and payload digest): replay at that time shows that content, not
-a nearer capture such as a retried error page. The 304 record stays in its WARC and in the
+except anti-bot challenge pages (``WARC-Govcrawl-Challenge``: replay would show them in the page's
+place) and server-not-modified revisits whose HTTP status is 304: pywb 2.10 replays such a record
+as an empty 304 (it takes status and headers from the revisit, and skips the payload of any 3xx),
+so a browser shows a blank page. Instead the 304 gets a line at its own time that points at the
+full response it confirmed (same URL and payload digest): replay at that time shows that content,
+not a nearer capture such as a retried error page. The 304 record stays in its WARC and in the
 capture index (``govcrawl history``).
 Request records get no line of their own: cdxj-indexer (with ``post_append``) reads each request
 next to its response only to append the method and body of POST/PUT captures to the urlkey, the
@@ -48,6 +49,7 @@ from typing import Any, BinaryIO
 from cdxj_indexer.main import CDXJIndexer
 
 from govcrawl.archive.layout import WARC_SUFFIX, ArchiveLayout
+from govcrawl.archive.recorder import CHALLENGE_HEADER
 from govcrawl.store import open_warc, read_manifest, warc_names
 from govcrawl.store.stores import is_unreachable
 
@@ -139,6 +141,8 @@ class GovcrawlIndexer(CDXJIndexer):
     def filter_record(self, record: Any) -> bool:
         if not super().filter_record(record):
             return False
+        if record.rec_headers.get_header(CHALLENGE_HEADER):
+            return False  # an anti-bot challenge page must never replay in the page's place
         if (
             record.rec_type == "revisit"
             and record.http_headers is not None
