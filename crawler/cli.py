@@ -22,16 +22,16 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from crawler.run import (
+from crawler.run import run_crawl
+from govcrawl.run import (
     EXIT_ARCHIVE,
     EXIT_CRAWL_FAILED,
     EXIT_NOTHING_FETCHED,
     EXIT_OK,
     EXIT_USAGE,
     every_seed_blocked,
-    run_crawl,
+    summary_line,
 )
-from govcrawl.run import summary_line
 
 logger = logging.getLogger("govcrawl")
 

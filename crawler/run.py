@@ -20,16 +20,20 @@ from typing import TYPE_CHECKING, Any
 from govcrawl.archive.layout import ArchiveError
 from govcrawl.archive.lock import ArchiveLocked
 from govcrawl.clock import set_offset
-from govcrawl.run import CrawlRun, attach, run_of
+from govcrawl.run import (
+    EXIT_ARCHIVE,
+    EXIT_CRAWL_FAILED,
+    EXIT_LOCKED,
+    EXIT_USAGE,
+    CrawlRun,
+    attach,
+    run_of,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_CRAWL_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_ARCHIVE, EXIT_NOTHING_FETCHED = range(6)
-# Finish reasons of a run that ended normally (--max-pages is asked for).
-NORMAL_FINISH = ("finished", "closespider_pagecount")
 
 
 # -- Scrapy -------------------------------------------------------------------------------------
@@ -144,11 +148,7 @@ def run_crawl(
     summary = run.summary if run is not None else None
     if summary is None:
         return EXIT_CRAWL_FAILED, {"error": "the crawl ended without a run summary"}
-    if summary["pages"] == 0 or every_seed_blocked(summary):
-        return EXIT_NOTHING_FETCHED, summary
-    if summary["finish_reason"] not in NORMAL_FINISH:
-        return EXIT_CRAWL_FAILED, summary
-    return EXIT_OK, summary
+    return int(summary["exit_code"]), summary
 
 
 def _one_line(record: logging.LogRecord) -> bool:
@@ -161,12 +161,3 @@ def _one_line(record: logging.LogRecord) -> bool:
         record.exc_info = None
         record.exc_text = None
     return True
-
-
-def every_seed_blocked(summary: dict[str, Any]) -> bool:
-    """True when every seed's host answered only anti-bot challenges (run summary ``blocked``)."""
-    from urllib.parse import urlsplit
-
-    blocked = set((summary.get("blocked") or {}).get("hosts") or ())
-    hosts = {(urlsplit(seed).hostname or "").lower() for seed in summary.get("seeds") or ()}
-    return bool(hosts) and hosts <= blocked

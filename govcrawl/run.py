@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from govcrawl.archive.captures import CaptureIndex
 from govcrawl.archive.layout import ArchiveError, ArchiveLayout
@@ -40,6 +41,11 @@ logger = logging.getLogger(__name__)
 LIST, LEAF, REPORT, NOT_FOUND = "list", "leaf", "report", "not_found"
 
 _RUNS: weakref.WeakKeyDictionary[Any, CrawlRun] = weakref.WeakKeyDictionary()
+
+# Exit codes of `govcrawl` (README "Exit codes"); a crawl's is in its run summary too.
+EXIT_OK, EXIT_CRAWL_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_ARCHIVE, EXIT_NOTHING_FETCHED = range(6)
+# Finish reasons of a run that ended normally (--max-pages is asked for).
+NORMAL_FINISH = ("finished", "closespider_pagecount")
 
 
 def attach(owner: Any, run: CrawlRun) -> None:
@@ -159,6 +165,7 @@ class CrawlRun:
         try:
             self._refresh_cdxj()
             summary = build_summary(stats, self, seeds)
+            summary["exit_code"] = exit_code(summary)  # "finished" may still mean exit 5
             self.summary = summary
             # Space kept since the start: the summary is written even on a full disk.
             with contextlib.suppress(OSError):
@@ -299,6 +306,23 @@ def build_summary(stats: dict[str, Any], run: CrawlRun, seeds: list[str]) -> dic
     }
 
 
+def every_seed_blocked(summary: Mapping[str, Any]) -> bool:
+    """True when every seed's host answered only anti-bot challenges (run summary ``blocked``)."""
+    blocked = set((summary.get("blocked") or {}).get("hosts") or ())
+    hosts = {(urlsplit(seed).hostname or "").lower() for seed in summary.get("seeds") or ()}
+    return bool(hosts) and hosts <= blocked
+
+
+def exit_code(summary: Mapping[str, Any]) -> int:
+    """The crawl's exit code from its run summary: 5 when nothing could be fetched (no page, or
+    every seed blocked), 1 when it did not finish normally (a full disk among others), else 0."""
+    if summary["pages"] == 0 or every_seed_blocked(summary):
+        return EXIT_NOTHING_FETCHED
+    if summary["finish_reason"] not in NORMAL_FINISH:
+        return EXIT_CRAWL_FAILED
+    return EXIT_OK
+
+
 def blocked_hosts(stats: Mapping[str, Any]) -> dict[str, int]:
     """Hosts that answered only anti-bot challenges this run: {host: challenge pages}."""
     prefix = "govcrawl/blocked_host/"
@@ -379,5 +403,3 @@ def _trouble(summary: dict[str, Any]) -> str:
     if summary.get("truncated"):
         parts.append(f"{summary['truncated']} truncated bodies")
     return "; " + "; ".join(parts) if parts else ""
-
-

@@ -212,6 +212,7 @@ def test_case15_gateway_blocks_every_seed_exit_5_and_the_report_is_kept(mock, tm
     assert "anti-bot challenge" in proc.stderr and "gateway.example.gov.cn" in proc.stderr
     summary = last_summary(archive)
     assert list(summary["blocked"]["hosts"]) == ["gateway.example.gov.cn"]
+    assert (summary["finish_reason"], summary["exit_code"]) == ("finished", 5)
     assert summary["blocked"]["by_signature"] == {"js-cookie-reload": summary["blocked"]["pages"]}
     assert summary["outcomes"]["blocked"] >= 3
     # Coverage says so: the host's reports may show as missing because nothing was fetched.

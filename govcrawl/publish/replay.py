@@ -60,7 +60,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -485,6 +485,27 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM inside wait for its end (then KeyboardInterrupt): one arriving while
+    Popen waits for pywb's exec would otherwise leave pywb running with nobody to stop it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda got, frame: caught.append(got))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            raise KeyboardInterrupt
+
+
 def start_replay(
     layout: ArchiveLayout | str | os.PathLike[str],
     host: str = "127.0.0.1",
@@ -505,13 +526,15 @@ def start_replay(
     wayback = pywb_executable()
     _check_port_free(host, port)
     warc_server = WarcRangeServer(layout)
+    server: ReplayServer | None = None
+    process: subprocess.Popen[bytes] | None = None
     try:
         work = prepare_collection(layout, warc_server.url)
         log_path = work / "pywb.log"
         env = {k: v for k, v in os.environ.items() if k != "PYWB_CONFIG_FILE"}
         env["PYTHONUNBUFFERED"] = "1"
         _with_local_no_proxy(env)
-        with open(log_path, "ab") as log:
+        with open(log_path, "ab") as log, _signals_deferred():
             process = subprocess.Popen(
                 [str(wayback), "--port", str(port), "--bind", host, "--threads", "8"],
                 cwd=work,
@@ -523,14 +546,18 @@ def start_replay(
                 # order.
                 start_new_session=True,
             )
-    except BaseException:
-        warc_server.stop()
-        raise
-    server = ReplayServer(layout, host, port, process, log_path, index_interval, warc_server)
-    try:
+            server = ReplayServer(
+                layout, host, port, process, log_path, index_interval, warc_server
+            )
         server.wait_ready(timeout)
     except BaseException:  # Ctrl-C or SIGTERM while pywb starts: pywb goes too
-        server.stop()
+        if server is not None:
+            server.stop()
+        else:
+            if process is not None:
+                process.kill()
+                process.wait()
+            warc_server.stop()
         raise
     logger.info("pywb serving %s at %s (pid %d)", layout.root, server.url, process.pid)
     return server
