@@ -87,6 +87,9 @@ class CrawlRun:
         # so this run rechecks everything once instead of trusting the schedule.
         self.recheck_all = recovery.changed or (layout.root / "reports.journal.jsonl").exists()
         self.sealed_warcs: list[str] = []
+        # URLs answered with a body cut short this run (WARC-Truncated): such a capture never
+        # replaces a recorded report nor proves it gone (pipelines/record.py).
+        self.truncated_urls: set[str] = set()
         self.summary: dict[str, Any] | None = None
         self.writer: WarcFileWriter | None = None
         self.recorder: Recorder | None = None

@@ -136,9 +136,15 @@ class ReportRecordPipeline:
                 if item.text and cap.record_type == "response":
                     # A revisit's text is its original's, already stored next to that original.
                     warc.write_text_conversion(cap, item.text)
+        previous = self.previous.get(item.url, {})
+        if item.url in self.run.truncated_urls and previous and previous.get("status") != "gone":
+            # A body cut short is archived as it came, but never replaces the record of a
+            # complete capture: the report stays as it was (unchanged).
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("govcrawl/reports/kept_over_truncated")
+            return item
         record = report_record(item, None if group is None else str(group))
         record["content_digest"] = content_digest(record)
-        previous = self.previous.get(item.url, {})
         record["status"] = self._status(item, record, previous, cap)
         self.redirected_from.update(item.extra.get("redirected_from") or ())
         earlier = list(previous.get("published_earlier") or [])
@@ -194,8 +200,8 @@ class ReportRecordPipeline:
         assert self.index is not None
         page = old.get("landing_url") or url
         last = self.index.last_capture(page)
-        if last is None or last.run_id != self.run.run_id:
-            return None
+        if last is None or last.run_id != self.run.run_id or page in self.run.truncated_urls:
+            return None  # not fetched this run, or only part of the page came
         if last.http_status in GONE_STATUSES:
             reason = f"HTTP {last.http_status}"
         elif 300 <= last.http_status < 400:

@@ -186,10 +186,15 @@ _BOMBS: dict[str, bytes] = {}
 
 def bomb_of(coding: str) -> Callable[[Handler], None]:
     def bomb(h: Handler) -> None:
-        """A small body that inflates to ``bomb_bytes`` (--bomb-mib)."""
+        """A small body that inflates to ``bomb_bytes`` (--bomb-mib); with an ETag, so a later
+        crawl asks ``If-None-Match`` and gets a 304 (the archived bomb is then read back)."""
         if coding not in _BOMBS:
             _BOMBS[coding] = _bomb(coding, h.bomb_bytes)
-        h.send(200, _BOMBS[coding], [("Content-Encoding", coding)])
+        etag = f'"bomb-{coding}"'
+        if h.headers.get("If-None-Match") == etag:
+            h.send(304, b"", [("ETag", etag)])
+        else:
+            h.send(200, _BOMBS[coding], [("Content-Encoding", coding), ("ETag", etag)])
 
     return bomb
 
@@ -301,6 +306,14 @@ def challenge202(h: Handler) -> None:
         h.send(200, HOSTILE_REPORT)
 
 
+def shrinks(h: Handler) -> None:
+    """The report in round 1; from round 2 only its first bytes, then the connection closes."""
+    if h.round < 2:
+        h.send(200, HOSTILE_REPORT)
+    else:
+        h.send(200, HOSTILE_REPORT[:40], length=len(HOSTILE_REPORT), close=True)
+
+
 BEHAVIOURS: dict[str, Callable[[Handler], None]] = {
     "plain": plain,
     "dataloss": dataloss,
@@ -319,6 +332,7 @@ BEHAVIOURS: dict[str, Callable[[Handler], None]] = {
     "reset": reset,
     "silent": silent,
     "challenge202": challenge202,
+    "shrinks": shrinks,
 }
 
 

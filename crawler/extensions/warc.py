@@ -175,6 +175,8 @@ class WarcArchiveExtension:
             request.meta[UNARCHIVED] = True
             self._close_spider("warc_write_error")
             return
+        if exchange.truncated and self.run is not None:
+            self.run.truncated_urls.add(exchange.url)
         if exchange.truncated and self.stats is not None:
             # Archived as far as it arrived (WARC-Truncated), parsed, and counted.
             self.stats.inc_value("govcrawl/truncated")
