@@ -425,6 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="where `govcrawl replay` serves (default http://127.0.0.1:8080)",
     )
     coverage.set_defaults(func=cmd_coverage)
+
+    from crawler.fleetcmd import add_fleet_commands  # it imports this module
+
+    add_fleet_commands(sub)
     return parser
 
 

@@ -30,6 +30,7 @@ from govcrawl.archive.lock import ArchiveLock
 from govcrawl.archive.reader import RecordReader
 from govcrawl.archive.recorder import Recorder
 from govcrawl.archive.recovery import RecoveryReport, recover_archive
+from govcrawl.archive.reports import read_reports
 from govcrawl.archive.warc import WarcFileWriter
 from govcrawl.clock import clock
 
@@ -146,6 +147,10 @@ class CrawlRun:
         now = clock.time()
         for url in set(urls):
             self.index.mark_page(url, kind, now)
+
+    def previous_reports(self) -> list[dict[str, Any]]:
+        """The report records of earlier crawls (ARCHIVE/reports.jsonl)."""
+        return list(read_reports(self.layout.reports_jsonl).values())
 
     def _open_warc(self, name: str, offset: int, length: int | None) -> Any:
         from govcrawl.store import open_warc
