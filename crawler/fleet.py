@@ -97,6 +97,7 @@ class FleetScheduler(Scheduler):
         instance.crawler = crawler
         instance.fleet = fleet
         instance.round = rnd
+        instance.started = fleet.round_started(rnd)
         instance.worker = crawler.settings.get("GOVCRAWL_FLEET_WORKER") or worker_id()
         instance.lease_seconds = crawler.settings.getfloat("GOVCRAWL_FLEET_LEASE", 30.0)
         instance.leased = {}
@@ -109,6 +110,7 @@ class FleetScheduler(Scheduler):
 
     fleet: Fleet
     round: int
+    started: str
     worker: str
     lease_seconds: float
     leased: dict[str, Request]
@@ -141,8 +143,10 @@ class FleetScheduler(Scheduler):
         got = self.fleet.pop(self.lease_seconds, self.worker)
         if got is None:
             return None
-        lease, data = got
+        lease, data, again = got
         request = decode_request(data, self.spider)
+        if again:
+            self._forget_unfinished(request.url)
         self.leased[lease] = request
         if self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
@@ -156,6 +160,19 @@ class FleetScheduler(Scheduler):
             self.stats.inc_value("scheduler/enqueued/redis")
         self.queue.push(request)
         return True
+
+    def _forget_unfinished(self, url: str) -> None:
+        """A request whose worker died (or stopped) before it was done comes again: captures
+        of its URL that worker made this round go from the index, so the round records the
+        URL once (its WARC records stay where they are, unindexed)."""
+        from govcrawl.run import run_of
+
+        run = run_of(self.crawler)
+        if run is None:
+            return
+        dropped = run.index.drop_round_captures(url, self.started, keep_run=run.run_id)
+        if dropped:
+            logger.info("re-delivered %s: %d earlier captures of this round dropped", url, dropped)
 
     def has_pending_requests(self) -> bool:
         return len(self.queue) > 0

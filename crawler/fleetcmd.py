@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from crawler.cli import UsageError, _fail, _parse_sets, _read_seeds
-from crawler.run import EXIT_NOTHING_FETCHED, EXIT_OK, run_crawl
+from crawler.run import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_NOTHING_FETCHED, EXIT_OK, run_crawl
 from govcrawl.fleet import Fleet, FleetError, check_name, connect, status_lines, worker_id
 from govcrawl.run import summary_line
 
@@ -44,7 +44,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
         from govcrawl.archive.captures import CaptureIndex
 
         with CaptureIndex.open(args.index, schema=args.index_schema) as index:
-            known = index.report_records()
+            known = [record for record, _round in index.report_records()]
     try:
         rnd = fleet.new_round(spider.seeds, force=args.force)
     except FleetError as exc:
@@ -176,6 +176,69 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Write the whole fleet archive's reports.jsonl and CDXJ into ARCHIVE (and the store)."""
+    from govcrawl.archive.captures import CaptureIndex
+    from govcrawl.archive.layout import ArchiveError, ArchiveLayout
+    from govcrawl.archive.lock import ArchiveLock, ArchiveLocked
+    from govcrawl.archive.reports import write_reports
+    from govcrawl.fleet import round_reports
+    from govcrawl.publish.cdxj import index_archive
+
+    if not args.index:
+        raise UsageError("publish needs the shared capture index: --index postgresql://...")
+    fleet = _fleet(args)
+    rnd = fleet.current_round()
+    if not rnd:
+        raise UsageError(f"crawl {fleet.keys.name!r} has no round yet: run `govcrawl seed` first")
+    if fleet.busy() and not args.force:
+        return _fail(
+            EXIT_SERVICE,
+            f"round {rnd} of crawl {fleet.keys.name!r} is still running "
+            "(publish when `govcrawl status` shows nothing queued or in flight, or use --force)",
+        )
+    try:
+        layout = ArchiveLayout.open(args.archive)
+        lock = ArchiveLock(layout.lock_path).acquire()
+    except ArchiveLocked as exc:
+        return _fail(EXIT_LOCKED, str(exc))
+    except ArchiveError as exc:
+        return _fail(EXIT_ARCHIVE, str(exc))
+    try:
+        store = _publish_store(args, layout)
+        with CaptureIndex.open(args.index, schema=args.index_schema) as index:
+            records = round_reports(index, rnd, fleet.round_started(rnd), fleet.redirected(rnd))
+        write_reports(layout.reports_jsonl, records)
+        cdxj = index_archive(layout, full=True)
+        if store is not None:
+            from govcrawl.store import sync_archive
+
+            sync_archive(layout, store)
+    finally:
+        lock.release()
+    print(
+        f"govcrawl: crawl {fleet.keys.name} round {rnd}: {len(records)} reports in "
+        f"{layout.reports_jsonl}, CDXJ in {cdxj}"
+    )
+    return EXIT_OK
+
+
+def _publish_store(args: argparse.Namespace, layout: Any) -> Any:
+    """The fleet's store with every object it holds recorded in ARCHIVE/store.json."""
+    uri = args.store or os.environ.get("GOVCRAWL_STORE")
+    if not uri:
+        return None
+    from govcrawl.store import open_store
+    from govcrawl.store.sync import restore_archive
+
+    try:
+        store = open_store(uri, endpoint_url=args.endpoint_url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    restore_archive(layout, store, capture_index=False)
+    return store
+
+
 def _redis_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--crawl", required=True, metavar="NAME", help="the crawl's name")
     p.add_argument(
@@ -221,6 +284,20 @@ def add_fleet_commands(sub: Any) -> None:
     _redis_arg(status)
     status.add_argument("--json", action="store_true", help="one JSON object")
     status.set_defaults(func=_guard(cmd_status))
+    add_publish_command(sub)
+
+
+def add_publish_command(sub: Any) -> None:
+    publish = sub.add_parser(
+        "publish", help="write a named crawl's reports.jsonl and CDXJ for the whole fleet"
+    )
+    _redis_arg(publish)
+    publish.add_argument("--archive", default="archive", help="where to write them")
+    _index_args(publish)
+    publish.add_argument("--store", help="the fleet's store (s3://bucket/prefix)")
+    publish.add_argument("--endpoint-url")
+    publish.add_argument("--force", action="store_true", help="publish a round still running")
+    publish.set_defaults(func=_guard(cmd_publish))
 
 
 def _guard(func: Any) -> Any:

@@ -7,6 +7,8 @@ never meet (README "Beyond one machine"):
 ``r{N}:seeds``          the round's seed URLs (a list; workers build their scope from it)
 ``r{N}:seen``           the round's duplicate filter (scrapy-redis request fingerprints)
 ``r{N}:pages``          responses the whole fleet received in the round (a counter)
+``r{N}:started``        when the round was seeded (ISO 8601 UTC, the crawl clock)
+``r{N}:redirected``     report pages that moved to another report page (a set; for "gone")
 ``r{N}:robots:{host}``  the host's robots.txt as the first worker fetched it (a hash)
 ``queue``               the frontier: serialised requests in a sorted set, score -priority
                         (scrapy-redis ``PriorityQueue``)
@@ -35,11 +37,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from govcrawl.archive.captures import CaptureIndex
+from govcrawl.archive.reports import unify_groups
+from govcrawl.clock import clock
+from govcrawl.run import gone_evidence
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 # Move the best request from the queue into the leases, atomically.
-# KEYS: queue, leases, inflight, inflight:score, inflight:owner, lease seq
-# ARGV: lease ms, worker id
+# KEYS: queue, leases, inflight, inflight:score, inflight:owner, lease seq, redelivered
+# ARGV: lease ms, worker id. Returns lease id, request, 1 when it is a re-delivery.
 _POP = """
 local got = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #got == 0 then return nil end
@@ -51,7 +58,8 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), id)
 redis.call('HSET', KEYS[3], id, got[1])
 redis.call('HSET', KEYS[4], id, got[2])
 redis.call('HSET', KEYS[5], id, ARGV[2])
-return {id, got[1]}
+local again = redis.call('SREM', KEYS[7], redis.sha1hex(got[1]))
+return {id, got[1], again}
 """
 
 # Extend the given leases (only those still held). KEYS: leases; ARGV: lease ms, ids...
@@ -66,7 +74,7 @@ return n
 """
 
 # Put leases back into the queue: the expired ones (ARGV[1] == 'expired') or the given ids.
-# KEYS: queue, leases, inflight, inflight:score, inflight:owner
+# KEYS: queue, leases, inflight, inflight:score, inflight:owner, redelivered
 _REQUEUE = """
 local ids
 if ARGV[1] == 'expired' then
@@ -84,6 +92,7 @@ for _, id in ipairs(ids) do
     local score = redis.call('HGET', KEYS[4], id)
     if data then
       redis.call('ZADD', KEYS[1], tonumber(score or '0'), data)
+      redis.call('SADD', KEYS[6], redis.sha1hex(data))
       n = n + 1
     end
   end
@@ -165,6 +174,12 @@ class Keys:
     def pages(self, rnd: int) -> str:
         return f"{self.prefix}r{rnd}:pages"
 
+    def started(self, rnd: int) -> str:
+        return f"{self.prefix}r{rnd}:started"
+
+    def redirected(self, rnd: int) -> str:
+        return f"{self.prefix}r{rnd}:redirected"
+
     def robots(self, rnd: int, host: str) -> str:
         return f"{self.prefix}r{rnd}:robots:{host}"
 
@@ -199,6 +214,7 @@ class Keys:
             self.inflight,
             p + "inflight:score",
             p + "inflight:owner",
+            p + "redelivered",
         ]
 
     def all_keys(self, client: Any) -> list[bytes]:
@@ -244,10 +260,24 @@ class Fleet:
         rnd = int(self.client.incr(self.keys.round))
         pipe = self.client.pipeline()
         pipe.delete(self.keys.seeds(rnd))
+        pipe.set(self.keys.started(rnd), clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
         if seeds:
             pipe.rpush(self.keys.seeds(rnd), *seeds)
         pipe.execute()
         return rnd
+
+    def round_started(self, rnd: int) -> str:
+        """When round ``rnd`` was seeded (ISO 8601 UTC, like a capture's ``fetched``)."""
+        value = self.client.get(self.keys.started(rnd))
+        return value.decode() if value else ""
+
+    def note_redirects(self, rnd: int, urls: Iterable[str]) -> None:
+        urls = list(urls)
+        if urls:
+            self.client.sadd(self.keys.redirected(rnd), *urls)
+
+    def redirected(self, rnd: int) -> set[str]:
+        return {u.decode() for u in self.client.smembers(self.keys.redirected(rnd))}
 
     def count_page(self, rnd: int, n: int = 1) -> None:
         self.client.incrby(self.keys.pages(rnd), n)
@@ -262,13 +292,15 @@ class Fleet:
         """Queue one serialised request (the scrapy-redis PriorityQueue's encoding)."""
         self.client.zadd(self.keys.queue, {data: -priority})
 
-    def pop(self, lease_seconds: float, worker: str) -> tuple[str, bytes] | None:
-        """Take the best queued request under a lease: (lease id, serialised request)."""
-        keys = [*self.keys.lease_keys(), self.keys.prefix + "lease-seq"]
+    def pop(self, lease_seconds: float, worker: str) -> tuple[str, bytes, bool] | None:
+        """Take the best queued request under a lease: (lease id, serialised request, whether
+        an earlier lease of it ended without it being done)."""
+        *lease, redelivered = self.keys.lease_keys()
+        keys = [*lease, self.keys.prefix + "lease-seq", redelivered]
         got = self._pop(keys=keys, args=[int(lease_seconds * 1000), worker])
         if not got:
             return None
-        return got[0].decode(), got[1]
+        return got[0].decode(), got[1], bool(got[2])
 
     def renew(self, lease_ids: Iterable[str], lease_seconds: float) -> int:
         """Extend leases still held; returns how many were."""
@@ -282,7 +314,7 @@ class Fleet:
         ids = list(lease_ids)
         if not ids:
             return
-        queue, leases, inflight, score, owner = self.keys.lease_keys()
+        queue, leases, inflight, score, owner, _again = self.keys.lease_keys()
         pipe = self.client.pipeline()
         pipe.zrem(leases, *ids)
         for key in (inflight, score, owner):
@@ -408,3 +440,31 @@ def status_lines(status: dict[str, Any]) -> list[str]:
             f"in flight {w['in_flight']}"
         )
     return lines
+
+
+def round_reports(
+    index: CaptureIndex, rnd: int, started: str, redirected: set[str]
+) -> dict[str, dict[str, Any]]:
+    """The report records of the whole archive after round ``rnd`` (seeded at ``started``), from
+    the shared capture index: the round's records as the workers judged them; a report the round
+    did not record is ``gone`` when the round's capture of its page says so, else
+    ``unchanged``. Those verdicts are kept in the index (the next round judges against them);
+    duplicate groups are unified over the whole archive. Keyed by URL."""
+    merged: dict[str, dict[str, Any]] = {}
+    for record, recorded_in in index.report_records():
+        url = record["url"]
+        if recorded_in < rnd:
+            gone = gone_evidence(
+                index,
+                record.get("landing_url") or url,
+                lambda last: last.fetched >= started,
+                redirected,
+            )
+            if gone is not None:
+                record = dict(record, status="gone", gone=gone)
+            elif record.get("status") != "gone":
+                record = dict(record, status="unchanged")
+            index.put_report(record, round=rnd, run_id=None)
+        merged[url] = record
+    unify_groups(merged)
+    return merged

@@ -19,12 +19,12 @@ import logging
 import os
 import shutil
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from govcrawl.archive.captures import CaptureIndex
+from govcrawl.archive.captures import CaptureIndex, CaptureRow
 from govcrawl.archive.layout import ArchiveError, ArchiveLayout
 from govcrawl.archive.lock import ArchiveLock
 from govcrawl.archive.reader import RecordReader
@@ -39,7 +39,46 @@ logger = logging.getLogger(__name__)
 # Page roles remembered between crawls (the capture index's page table), for scheduling.
 LIST, LEAF, REPORT, NOT_FOUND = "list", "leaf", "report", "not_found"
 
+GONE_STATUSES = {404, 410}
+
 _RUNS: weakref.WeakKeyDictionary[Any, CrawlRun] = weakref.WeakKeyDictionary()
+
+
+def gone_evidence(
+    index: CaptureIndex,
+    page: str,
+    fetched_now: Callable[[CaptureRow], bool],
+    redirected_from: Container[str],
+) -> dict[str, Any] | None:
+    """Evidence that the report once recorded at ``page`` is gone, from this crawl's capture of
+    it (``fetched_now`` says whether a capture is this crawl's): 404/410, a redirect to a page
+    that is not a report (``redirected_from``: pages that moved to a report), or a page answered
+    200 that is no longer a report (a soft 404, the portal's home). None when it was not
+    fetched by this crawl or the answer says nothing (5xx, a failed fetch)."""
+    last = index.last_capture(page)
+    if last is None or not fetched_now(last):
+        return None
+    if last.http_status in GONE_STATUSES:
+        reason = f"HTTP {last.http_status}"
+    elif 300 <= last.http_status < 400:
+        if page in redirected_from:
+            return None  # moved to a page that is still a report
+        reason = "redirected to a page that is not a report"
+    elif last.http_status == 200:
+        state = index.page_state(page)
+        if state is not None and state[0] == NOT_FOUND:
+            reason = "the page says it does not exist (soft 404)"
+        else:
+            reason = "the page is no longer a report"
+    else:
+        return None
+    return {
+        "reason": reason,
+        "fetched": last.fetched,
+        "http_status": last.http_status,
+        "warc": last.warc,
+        "offset": last.offset,
+    }
 
 
 def attach(owner: Any, run: CrawlRun) -> None:
@@ -82,6 +121,9 @@ class CrawlRun:
         self.recheck_all = recovery.changed or (layout.root / "reports.journal.jsonl").exists()
         self.sealed_warcs: list[str] = []
         self.summary: dict[str, Any] | None = None
+        # A fleet worker's run: the archive's publications (reports.jsonl, CDXJ) are written by
+        # `govcrawl publish` for the whole fleet, never by one worker.
+        self.shared = False
         self.writer: WarcFileWriter | None = None
         self.recorder: Recorder | None = None
 
@@ -160,7 +202,8 @@ class CrawlRun:
     def finish(self, stats: dict[str, Any], seeds: list[str]) -> dict[str, Any]:
         """End the run: CDXJ, run summary, store; returns the summary. Releases the lock."""
         try:
-            self._refresh_cdxj()
+            if not self.shared:
+                self._refresh_cdxj()
             summary = build_summary(stats, self, seeds)
             self.summary = summary
             _write_run_summary(self.layout, summary)
@@ -295,5 +338,3 @@ def summary_line(summary: dict[str, Any]) -> str:
         f"{summary['errors']} errors, {summary['duration_seconds']:.1f}s "
         f"({summary['finish_reason']})"
     )
-
-
