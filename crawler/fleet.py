@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -145,8 +146,10 @@ class FleetScheduler(Scheduler):
             return None
         lease, data, again = got
         request = decode_request(data, self.spider)
-        if again:
-            self._forget_unfinished(request.url)
+        if again and self._forget_unfinished(request.url):
+            # Fetched this round already (by the attempt that died): due now, whatever the
+            # revisit schedule says after that attempt marked the page seen.
+            request.dont_filter = True
         self.leased[lease] = request
         if self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
@@ -161,7 +164,7 @@ class FleetScheduler(Scheduler):
         self.queue.push(request)
         return True
 
-    def _forget_unfinished(self, url: str) -> None:
+    def _forget_unfinished(self, url: str) -> int:
         """A request whose worker died (or stopped) before it was done comes again: captures
         of its URL that worker made this round go from the index, so the round records the
         URL once (its WARC records stay where they are, unindexed)."""
@@ -169,10 +172,11 @@ class FleetScheduler(Scheduler):
 
         run = run_of(self.crawler)
         if run is None:
-            return
+            return 0
         dropped = run.index.drop_round_captures(url, self.started, keep_run=run.run_id)
         if dropped:
             logger.info("re-delivered %s: %d earlier captures of this round dropped", url, dropped)
+        return dropped
 
     def has_pending_requests(self) -> bool:
         return len(self.queue) > 0
@@ -268,6 +272,37 @@ def _scheduler(crawler: Crawler) -> FleetScheduler | None:
     slot = getattr(engine, "_slot", None)
     scheduler = getattr(slot, "scheduler", None)
     return scheduler if isinstance(scheduler, FleetScheduler) else None
+
+
+class FleetFollowUpMiddleware:
+    """Spider middleware: a re-delivered request's follow-ups are not asked for twice.
+
+    Follow-ups the duplicate filter lets through (``dont_filter``: a report's click counter)
+    would come again from a second delivery of their page; each (page, follow-up) pair is
+    remembered for the round and passes once.
+    """
+
+    def __init__(self, crawler: Crawler, fleet: Fleet, rnd: int) -> None:
+        self.crawler = crawler
+        self.fleet = fleet
+        self.key = fleet.keys.follow_ups(rnd)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FleetFollowUpMiddleware:
+        fleet, rnd = fleet_of(crawler.settings)
+        return cls(crawler, fleet, rnd)
+
+    async def process_spider_output(
+        self, response: Any, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        fingerprinter = self.crawler.request_fingerprinter
+        parent = fingerprinter.fingerprint(response.request).hex()
+        async for out in result:
+            if isinstance(out, Request) and out.dont_filter:
+                pair = parent + fingerprinter.fingerprint(out).hex()
+                if not self.fleet.client.sadd(self.key, pair):
+                    continue  # asked for by an earlier delivery of this page
+            yield out
 
 
 class FleetHostSlotMiddleware:

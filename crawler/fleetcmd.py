@@ -120,6 +120,10 @@ def worker_settings(args: argparse.Namespace, name: str, rnd: int, wid: str) -> 
         "GOVCRAWL_FLEET_ROUND": rnd,
         "GOVCRAWL_FLEET_WORKER": wid,
         "DOWNLOADER_MIDDLEWARES": middlewares,
+        "SPIDER_MIDDLEWARES": {
+            **project.getdict("SPIDER_MIDDLEWARES"),
+            "crawler.fleet.FleetFollowUpMiddleware": 950,
+        },
     }
     if args.index:
         settings["GOVCRAWL_CAPTURE_INDEX"] = args.index

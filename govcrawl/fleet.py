@@ -9,6 +9,8 @@ never meet (README "Beyond one machine"):
 ``r{N}:pages``          responses the whole fleet received in the round (a counter)
 ``r{N}:started``        when the round was seeded (ISO 8601 UTC, the crawl clock)
 ``r{N}:redirected``     report pages that moved to another report page (a set; for "gone")
+``r{N}:follow-ups``      (page, follow-up) fingerprint pairs asked for outside the duplicate
+                        filter (click counters), so a re-delivered page asks once
 ``r{N}:robots:{host}``  the host's robots.txt as the first worker fetched it (a hash)
 ``queue``               the frontier: serialised requests in a sorted set, score -priority
                         (scrapy-redis ``PriorityQueue``)
@@ -179,6 +181,9 @@ class Keys:
 
     def redirected(self, rnd: int) -> str:
         return f"{self.prefix}r{rnd}:redirected"
+
+    def follow_ups(self, rnd: int) -> str:
+        return f"{self.prefix}r{rnd}:follow-ups"
 
     def robots(self, rnd: int, host: str) -> str:
         return f"{self.prefix}r{rnd}:robots:{host}"
