@@ -14,7 +14,8 @@ back what it holds before leaving.
 ``FleetHostSlotMiddleware`` makes politeness hold across the fleet: before a request is
 downloaded the worker takes one of the host's slots in Redis (as many as the host's concurrency
 allows, starts spaced by its delay); ``FleetRobotsTxtMiddleware`` fetches each host's robots.txt
-once per round for the whole fleet.
+once per round for the whole fleet. A slot or a robots.txt fetch held by a worker whose
+heartbeat stopped is taken over at once.
 
 Settings: GOVCRAWL_FLEET (the crawl name), GOVCRAWL_FLEET_ROUND, REDIS_URL,
 GOVCRAWL_FLEET_LEASE (seconds a lease lasts without a heartbeat, default 30),
@@ -146,10 +147,8 @@ class FleetScheduler(Scheduler):
             return None
         lease, data, again = got
         request = decode_request(data, self.spider)
-        if again and self._forget_unfinished(request.url):
-            # Fetched this round already (by the attempt that died): due now, whatever the
-            # revisit schedule says after that attempt marked the page seen.
-            request.dont_filter = True
+        if again:
+            self._reuse_capture(request)
         self.leased[lease] = request
         if self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
@@ -164,19 +163,34 @@ class FleetScheduler(Scheduler):
         self.queue.push(request)
         return True
 
-    def _forget_unfinished(self, url: str) -> int:
-        """A request whose worker died (or stopped) before it was done comes again: captures
-        of its URL that worker made this round go from the index, so the round records the
-        URL once (its WARC records stay where they are, unindexed)."""
+    def _reuse_capture(self, request: Request) -> None:
+        """A request whose worker died (or stopped) before it was done comes again. When that
+        attempt was captured this round, the capture stands: the response is fetched again for
+        the spider, but not recorded twice (follow-ups already queued carry the capture)."""
+        from govcrawl.archive.captures import Capture
         from govcrawl.run import run_of
 
         run = run_of(self.crawler)
-        if run is None:
-            return 0
-        dropped = run.index.drop_round_captures(url, self.started, keep_run=run.run_id)
-        if dropped:
-            logger.info("re-delivered %s: %d earlier captures of this round dropped", url, dropped)
-        return dropped
+        row = run.index.capture_since(request.url, self.started) if run else None
+        if row is None:
+            return
+        request.meta["fleet_capture"] = Capture(
+            url=row.url,
+            fetched=row.fetched,
+            http_status=row.http_status,
+            digest=row.digest,
+            warc=row.warc,
+            offset=row.offset,
+            length=row.length,
+            record_type=row.record_type,
+            status=row.status,
+            capture_id=row.id,
+        )
+        # Due now, whatever the revisit schedule says since that attempt marked the page seen;
+        # asked unconditionally, since that attempt's record may sit on a dead worker's disk.
+        request.dont_filter = True
+        request.meta["conditional"] = False
+        logger.info("re-delivered %s: keeping its capture of this round", request.url)
 
     def has_pending_requests(self) -> bool:
         return len(self.queue) > 0
@@ -352,7 +366,7 @@ class FleetHostSlotMiddleware:
         host = urlsplit(request.url).netloc
         limit, delay = self._limits(urlsplit(request.url).hostname or "")
         self._seq += 1
-        holder = f"{self.worker}:{self._seq}"
+        holder = f"{self.worker}|{self._seq}"
         while True:
             wait = self.fleet.acquire_host(host, holder, limit, delay, self.slot_seconds)
             if wait <= 0:
@@ -376,6 +390,7 @@ class FleetRobotsTxtMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.fleet, self.round = fleet_of(crawler.settings)
+        self.worker = crawler.settings.get("GOVCRAWL_FLEET_WORKER") or worker_id()
         self._bodies: dict[str, bytes] = {}
 
     async def robot_parser(self, request: Request) -> Any:
@@ -390,9 +405,14 @@ class FleetRobotsTxtMiddleware(RobotsTxtMiddleware):
                 cached = build_from_crawler(self._parserimpl, self.crawler, stored)
                 self._parsers[netloc] = cached
                 return cached
-            if client.hsetnx(key, "fetcher", "1"):
-                client.expire(key, 600)
+            if client.hsetnx(key, "fetcher", self.worker):
+                client.expire(key, 7 * 24 * 3600)
                 break
+            fetcher = client.hget(key, "fetcher")
+            if fetcher is not None and not self.fleet.alive(fetcher.decode()):
+                # Its fetcher died before storing it: the next asker fetches it.
+                client.hdel(key, "fetcher")
+                continue
             await asyncio.sleep(0.2)
         parser = await super().robot_parser(request)
         # A robots.txt that failed or was not 200 allows everything: an empty body says so.

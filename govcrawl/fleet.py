@@ -105,13 +105,19 @@ end
 return n
 """
 
-# A slot of a host for one request: at most ARGV[2] holders, starts ARGV[3] ms apart.
-# KEYS: host:{host}, host:{host}:next; ARGV: holder, limit, delay ms, slot ms
+# A slot of a host for one request: at most ARGV[2] holders, starts ARGV[3] ms apart. Holders
+# are "<worker>|<n>"; slots of a worker whose heartbeat stopped are freed at once.
+# KEYS: host:{host}, host:{host}:next, alive; ARGV: holder, limit, delay ms, slot ms
 # Returns 0 when taken, else the ms to wait before asking again.
 _HOST_ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+for _, holder in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local worker = string.match(holder, '^(.*)|[^|]*$')
+  local alive = worker and redis.call('ZSCORE', KEYS[3], worker)
+  if not alive or tonumber(alive) < now then redis.call('ZREM', KEYS[1], holder) end
+end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 50 end
 local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
 if nxt > now then return nxt - now end
@@ -351,12 +357,13 @@ class Fleet:
     def acquire_host(
         self, host: str, holder: str, limit: int, delay: float, slot_seconds: float
     ) -> float:
-        """Take one of ``host``'s ``limit`` slots for ``holder`` (expiring after
-        ``slot_seconds``), at least ``delay`` seconds after the fleet's previous start there.
-        Returns 0 when taken, else the seconds to wait before asking again."""
+        """Take one of ``host``'s ``limit`` slots for ``holder`` (``<worker id>|<n>``; the slot
+        expires after ``slot_seconds`` or when the worker's heartbeat stops), at least ``delay``
+        seconds after the fleet's previous start there. Returns 0 when taken, else the seconds
+        to wait before asking again."""
         key = self.keys.host(host)
         wait = self._host_acquire(
-            keys=[key, key + ":next"],
+            keys=[key, key + ":next", self.keys.alive],
             args=[holder, max(1, limit), int(delay * 1000), int(slot_seconds * 1000)],
         )
         return int(wait) / 1000
@@ -372,6 +379,11 @@ class Fleet:
         pipe.hset(self.keys.workers, worker, json.dumps(info, ensure_ascii=False))
         pipe.zadd(self.keys.alive, {worker: _redis_ms(self.client) + int(ttl * 1000)})
         pipe.execute()
+
+    def alive(self, worker: str) -> bool:
+        """Whether ``worker``'s heartbeat is current."""
+        expiry = self.client.zscore(self.keys.alive, worker)
+        return expiry is not None and expiry > _redis_ms(self.client)
 
     def leave(self, worker: str, info: dict[str, Any]) -> None:
         """A worker that stopped: its last state stays, it is no longer alive."""

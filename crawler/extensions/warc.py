@@ -149,6 +149,15 @@ class WarcArchiveExtension:
         if urlsplit(response.url).scheme not in ("http", "https"):
             return
         assert self.recorder is not None, "response before spider_opened"
+        earlier = request.meta.pop("fleet_capture", None)
+        if earlier is not None and (earlier.url, earlier.http_status) == (
+            response.url,
+            response.status,
+        ):
+            # A fleet's re-delivered request captured by its first attempt (crawler/fleet.py);
+            # a different answer (the 200 after a 503) is a capture of its own.
+            request.meta["capture"] = earlier
+            return
         try:
             request.meta["capture"] = self.recorder.record(_exchange(response, request))
         except OSError:

@@ -330,17 +330,13 @@ class CaptureIndex:
             )
             return int(cur.rowcount)
 
-    def drop_round_captures(self, url: str, since: str, *, keep_run: int | None) -> int:
-        """Delete the captures of ``url`` fetched at ``since`` (ISO 8601 UTC) or later by runs
-        other than ``keep_run``: a re-delivered request's earlier, unfinished attempt. Returns
-        how many rows went."""
-        with self._lock:
-            cur = self._execute(
-                f"DELETE FROM {self.captures_table} WHERE url = ? AND fetched >= ? "
-                "AND (run_id IS NULL OR run_id <> ?)",
-                [url, since, -1 if keep_run is None else keep_run],
-            )
-            return int(cur.rowcount)
+    def capture_since(self, url: str, since: str) -> CaptureRow | None:
+        """The latest capture of ``url`` fetched at ``since`` (ISO 8601 UTC) or later."""
+        return self._one(
+            f"SELECT {_SELECT_COLS} FROM {self.captures_table} WHERE url = ? AND fetched >= ? "
+            "AND record_type IN ('response', 'revisit') ORDER BY id DESC LIMIT 1",
+            [url, since],
+        )
 
     # -- page roles ----------------------------------------------------------------------
 
