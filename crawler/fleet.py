@@ -101,7 +101,7 @@ class FleetScheduler(Scheduler):
         instance.round = rnd
         instance.started = fleet.round_started(rnd)
         instance.worker = crawler.settings.get("GOVCRAWL_FLEET_WORKER") or worker_id()
-        instance.lease_seconds = crawler.settings.getfloat("GOVCRAWL_FLEET_LEASE", 30.0)
+        instance.lease_seconds = crawler.settings.getfloat("GOVCRAWL_FLEET_LEASE")
         instance.leased = {}
         instance.state = "crawling"
         instance._last_beat = 0.0

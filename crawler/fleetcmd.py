@@ -132,10 +132,45 @@ def worker_settings(args: argparse.Namespace, name: str, rnd: int, wid: str) -> 
     return settings
 
 
+def _recover_folder(args: argparse.Namespace, store: str | None) -> None:
+    """A worker killed earlier left WARCs being written in its folder: seal what is whole (and
+    drop index rows past it), then ship them, before waiting for work."""
+    from pathlib import Path
+
+    from govcrawl.archive.layout import OPEN_SUFFIX
+    from govcrawl.run import CrawlRun
+
+    warcs = Path(args.archive) / "warc"
+    if not warcs.is_dir() or not any(warcs.glob("*" + OPEN_SUFFIX)):
+        return
+    run = CrawlRun.start(
+        args.archive,
+        index_target=args.index,
+        schema=args.index_schema,
+        store_uri=store,
+        endpoint_url=args.endpoint_url,
+    )
+    run.close()
+    if store:
+        from govcrawl.store import open_store, sync_archive
+
+        sync_archive(run.layout, open_store(store, endpoint_url=args.endpoint_url))
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     overrides = _parse_sets(args.set)
     fleet = _fleet(args)
     wid = worker_id()
+    store = args.store or os.environ.get("GOVCRAWL_STORE")
+    from govcrawl.archive.layout import ArchiveError
+    from govcrawl.archive.lock import ArchiveLocked
+
+    try:
+        _recover_folder(args, store)
+    except ArchiveLocked as exc:
+        return _fail(EXIT_LOCKED, str(exc))
+    except ArchiveError as exc:
+        return _fail(EXIT_ARCHIVE, str(exc))
     rnd = _wait_for_work(fleet, wid, args.wait)
     if rnd is None:
         fleet.leave(
@@ -156,7 +191,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         args.archive,
         fleet.round_seeds(rnd),
         max_pages=args.max_pages,
-        store=args.store or os.environ.get("GOVCRAWL_STORE"),
+        store=store,
         endpoint_url=args.endpoint_url,
         overrides=overrides,
         verbose=args.verbose,

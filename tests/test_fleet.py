@@ -71,9 +71,9 @@ class FleetRun:
             timeout=timeout,
         )  # fmt: skip
 
-    def start_replica(self, round: int) -> None:
+    def start_replica(self, round: int, latency: float = 0.02) -> None:
         self.replica = ReplicaProcess(
-            round=round, log_path=self.tmp / f"replica-{round}.log", latency=0.02
+            round=round, log_path=self.tmp / f"replica-{round}.log", latency=latency
         )
         self.replica.start()
 
@@ -149,6 +149,12 @@ class FleetRun:
         with psycopg.connect(PG) as conn:
             sql = f'SELECT url, http_status, record_type FROM "{self.schema}".captures'
             return [tuple(r) for r in conn.execute(sql).fetchall()]
+
+    def warcs(self) -> set[str]:
+        """WARC files the shared capture index points into."""
+        with psycopg.connect(PG) as conn:
+            sql = f'SELECT DISTINCT warc FROM "{self.schema}".captures'
+            return {r[0] for r in conn.execute(sql).fetchall()}
 
     def cleanup(self) -> None:
         for proc in self.procs.values():
@@ -228,13 +234,14 @@ def round1(
     tmp = tmp_path_factory.mktemp("fleet1")
     fleet = new_fleet(tmp, s3_server)
     try:
-        fleet.start_replica(1)
+        # Answers slow enough that the late worker starts while much is left to do.
+        fleet.start_replica(1, latency=0.08)
         fleet.worker("early")  # waits for work before the round is seeded
         time.sleep(1.0)
         fleet.seed()
         fleet.worker("second")
         # The late worker comes when the crawl is well under way and work is still queued.
-        fleet.wait_until(lambda s: s["round_pages"] >= 40 and s["queued"] > 0)
+        fleet.wait_until(lambda s: s["round_pages"] >= 20 and s["queued"] > 0)
         fleet.worker("late")
         codes = fleet.wait_workers()
         log = fleet.stop_replica()
@@ -361,6 +368,14 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         assert codes == {"survivor": 0}, fleet.output("survivor")[-3000:]
         assert "re-queued" in fleet.output("survivor")
         log = fleet.stop_replica()
+        # Restarted (as systemd would), the killed worker seals and ships what it wrote.
+        assert list((tmp_path / "victim" / "warc").glob("*.open"))
+        again = fleet.worker("victim", "--wait", "0")
+        assert again.wait(timeout=120) == 0, fleet.output("victim")[-2000:]
+        assert not list((tmp_path / "victim" / "warc").glob("*.open"))
+        bucket = fleet.store.split("/")[2]
+        stored = {key.rsplit("/", 1)[-1] for key in s3_server.keys(bucket)}
+        assert {warc for warc in fleet.warcs()} <= stored
         fleet.publish(tmp_path / "published")
         reports = read_jsonl(tmp_path / "published" / "reports.jsonl")
         # A click counter the killed worker had asked may be asked again: clicks may be one up.
