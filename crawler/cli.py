@@ -236,9 +236,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     from govcrawl.archive.layout import ArchiveLayout
 
     layout = ArchiveLayout(Path(args.archive))
-    if not layout.captures_db.exists():
+    if not args.index and not layout.captures_db.exists():
         return _fail(EXIT_ARCHIVE, f"no capture index in {args.archive}")
-    index = CaptureIndex.open(layout.captures_db)
+    index = CaptureIndex.open(args.index or layout.captures_db, schema=args.index_schema)
     try:
         rows = index.history(_check_url(args.url))
         for row in rows:
@@ -456,6 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
     history = sub.add_parser("history", help="captures of one URL, oldest first")
     history.add_argument("url")
     history.add_argument("--archive", default="archive")
+    history.add_argument("--index", help="capture index DSN (a fleet's postgresql://...)")
+    history.add_argument("--index-schema", help="its PostgreSQL schema")
     history.set_defaults(func=cmd_history)
 
     replay = sub.add_parser("replay", help="serve the archive with pywb on 127.0.0.1")
@@ -505,6 +507,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="where `govcrawl replay` serves (default http://127.0.0.1:8080)",
     )
     coverage.set_defaults(func=cmd_coverage)
+
+    from crawler.fleetcmd import add_fleet_commands  # it imports this module
+
+    add_fleet_commands(sub)
     return parser
 
 

@@ -67,6 +67,7 @@ class CrawlRunExtension:
             store_uri=store if store and "://" in store and not store.startswith("file:") else None,
             endpoint_url=settings.get("GOVCRAWL_STORE_ENDPOINT_URL") or None,
         )
+        run.shared = bool(settings.get("GOVCRAWL_FLEET"))
         attach(crawler, run)
         ext = cls(crawler, run)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)

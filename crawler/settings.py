@@ -121,6 +121,12 @@ GOVCRAWL_STORE_MULTIPART_THRESHOLD = 8 * 1024 * 1024
 GOVCRAWL_STORE_PART_SIZE = 8 * 1024 * 1024
 GOVCRAWL_STORE_CONNECT_TIMEOUT = 5.0
 GOVCRAWL_STORE_MAX_ATTEMPTS = 3
+# A fleet worker (crawler/fleet.py; `govcrawl worker --crawl NAME` sets the first three):
+# the named crawl, its round, the worker's id, and how long a lease on a request lasts.
+GOVCRAWL_FLEET = None
+GOVCRAWL_FLEET_ROUND = 0
+GOVCRAWL_FLEET_WORKER = None
+GOVCRAWL_FLEET_LEASE = 30.0
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

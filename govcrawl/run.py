@@ -20,18 +20,19 @@ import logging
 import os
 import shutil
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from govcrawl.archive.captures import CaptureIndex
+from govcrawl.archive.captures import CaptureIndex, CaptureRow
 from govcrawl.archive.layout import ArchiveError, ArchiveLayout
 from govcrawl.archive.lock import ArchiveLock
 from govcrawl.archive.reader import RecordReader
 from govcrawl.archive.recorder import Recorder
 from govcrawl.archive.recovery import RecoveryReport, recover_archive
+from govcrawl.archive.reports import read_reports
 from govcrawl.archive.warc import WarcFileWriter
 from govcrawl.clock import clock
 
@@ -40,12 +41,51 @@ logger = logging.getLogger(__name__)
 # Page roles remembered between crawls (the capture index's page table), for scheduling.
 LIST, LEAF, REPORT, NOT_FOUND = "list", "leaf", "report", "not_found"
 
+GONE_STATUSES = {404, 410}
+
 _RUNS: weakref.WeakKeyDictionary[Any, CrawlRun] = weakref.WeakKeyDictionary()
 
 # Exit codes of `govcrawl` (README "Exit codes"); a crawl's is in its run summary too.
 EXIT_OK, EXIT_CRAWL_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_ARCHIVE, EXIT_NOTHING_FETCHED = range(6)
 # Finish reasons of a run that ended normally (--max-pages is asked for).
 NORMAL_FINISH = ("finished", "closespider_pagecount")
+
+
+def gone_evidence(
+    index: CaptureIndex,
+    page: str,
+    fetched_now: Callable[[CaptureRow], bool],
+    redirected_from: Container[str],
+) -> dict[str, Any] | None:
+    """Evidence that the report once recorded at ``page`` is gone, from this crawl's capture of
+    it (``fetched_now`` says whether a capture is this crawl's): 404/410, a redirect to a page
+    that is not a report (``redirected_from``: pages that moved to a report), or a page answered
+    200 that is no longer a report (a soft 404, the portal's home). None when it was not
+    fetched by this crawl or the answer says nothing (5xx, a failed fetch)."""
+    last = index.last_capture(page)
+    if last is None or not fetched_now(last):
+        return None
+    if last.http_status in GONE_STATUSES:
+        reason = f"HTTP {last.http_status}"
+    elif 300 <= last.http_status < 400:
+        if page in redirected_from:
+            return None  # moved to a page that is still a report
+        reason = "redirected to a page that is not a report"
+    elif last.http_status == 200:
+        state = index.page_state(page)
+        if state is not None and state[0] == NOT_FOUND:
+            reason = "the page says it does not exist (soft 404)"
+        else:
+            reason = "the page is no longer a report"
+    else:
+        return None
+    return {
+        "reason": reason,
+        "fetched": last.fetched,
+        "http_status": last.http_status,
+        "warc": last.warc,
+        "offset": last.offset,
+    }
 
 
 def attach(owner: Any, run: CrawlRun) -> None:
@@ -91,6 +131,9 @@ class CrawlRun:
         # replaces a recorded report nor proves it gone (pipelines/record.py).
         self.truncated_urls: set[str] = set()
         self.summary: dict[str, Any] | None = None
+        # A fleet worker's run: the archive's publications (reports.jsonl, CDXJ) are written by
+        # `govcrawl publish` for the whole fleet, never by one worker.
+        self.shared = False
         self.writer: WarcFileWriter | None = None
         self.recorder: Recorder | None = None
         _reserve_space(layout)
@@ -158,6 +201,10 @@ class CrawlRun:
         for url in set(urls):
             self.index.mark_page(url, kind, now)
 
+    def previous_reports(self) -> list[dict[str, Any]]:
+        """The report records of earlier crawls (ARCHIVE/reports.jsonl)."""
+        return list(read_reports(self.layout.reports_jsonl).values())
+
     def _open_warc(self, name: str, offset: int, length: int | None) -> Any:
         from govcrawl.store import open_warc
 
@@ -166,7 +213,8 @@ class CrawlRun:
     def finish(self, stats: dict[str, Any], seeds: list[str]) -> dict[str, Any]:
         """End the run: CDXJ, run summary, store; returns the summary. Releases the lock."""
         try:
-            self._refresh_cdxj()
+            if not self.shared:
+                self._refresh_cdxj()
             summary = build_summary(stats, self, seeds)
             summary["exit_code"] = exit_code(summary)  # "finished" may still mean exit 5
             self.summary = summary

@@ -19,6 +19,7 @@ from pipelines.items import ReportItem
 
 logger = logging.getLogger(__name__)
 
+
 class ExtractPipeline:
     def __init__(self, crawler: Crawler, workers: int) -> None:
         self.crawler = crawler

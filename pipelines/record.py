@@ -22,12 +22,11 @@ from govcrawl.archive.reports import (
     unify_groups,
     write_reports,
 )
-from govcrawl.run import NOT_FOUND, REPORT, CrawlRun, run_of
+from govcrawl.fleet import Fleet, connect
+from govcrawl.run import REPORT, CrawlRun, gone_evidence, run_of
 from pipelines.items import Capture, ReportItem
 
 logger = logging.getLogger(__name__)
-
-GONE_STATUSES = {404, 410}
 
 
 def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
@@ -81,6 +80,14 @@ class ReportRecordPipeline:
         self.journal: Any = None
         self.interrupted: dict[str, dict[str, Any]] = {}
         self.redirected_from: set[str] = set()
+        # A fleet worker (crawler/fleet.py): records go to the shared capture index, judged
+        # against its records; `govcrawl publish` writes reports.jsonl.
+        settings = crawler.settings
+        self.fleet_round: int | None = None
+        self.fleet: Fleet | None = None
+        if settings.get("GOVCRAWL_FLEET"):
+            self.fleet_round = settings.getint("GOVCRAWL_FLEET_ROUND")
+            self.fleet = Fleet(connect(settings["REDIS_URL"]), settings["GOVCRAWL_FLEET"])
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReportRecordPipeline:
@@ -93,12 +100,13 @@ class ReportRecordPipeline:
 
     def open_spider(self) -> None:
         self.index = self.run.index
+        if self.fleet_round is not None:
+            return
         self.previous = read_reports(self.layout.reports_jsonl)
         # A crawl killed before its end left its records in the journal: they count as earlier.
         self.interrupted = read_journal(self.journal_path)
         self.previous.update(self.interrupted)
         self.journal = self.journal_path.open("a", encoding="utf-8")
-
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ReportItem):
@@ -136,7 +144,7 @@ class ReportRecordPipeline:
                 if item.text and cap.record_type == "response":
                     # A revisit's text is its original's, already stored next to that original.
                     warc.write_text_conversion(cap, item.text)
-        previous = self.previous.get(item.url, {})
+        previous = self._previous(item.url)
         if item.url in self.run.truncated_urls and previous and previous.get("status") != "gone":
             # A body cut short is archived as it came, but never replaces the record of a
             # complete capture: the report stays as it was (unchanged).
@@ -161,11 +169,21 @@ class ReportRecordPipeline:
             )
         record["published_earlier"] = earlier
         self.current[item.url] = record
-        self.journal.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.journal.flush()
+        if self.fleet is not None and self.fleet_round is not None:
+            self.fleet.note_redirects(self.fleet_round, item.extra.get("redirected_from") or ())
+            self.index.put_report(record, round=self.fleet_round, run_id=self.run.run_id)
+        else:
+            self.journal.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.journal.flush()
         # Only now may later crawls skip the page as a recently checked report.
         self.run.mark_pages([item.url, item.extra.get("landing_url") or item.url], REPORT)
         return item
+
+    def _previous(self, url: str) -> dict[str, Any]:
+        if self.fleet_round is not None:
+            assert self.index is not None
+            return self.index.report_before(url, self.fleet_round) or {}
+        return self.previous.get(url, {})
 
     def _status(
         self,
@@ -193,39 +211,22 @@ class ReportRecordPipeline:
         return "unchanged" if cap.status == "unchanged" else "changed"
 
     def _gone(self, url: str, old: dict[str, Any]) -> dict[str, Any] | None:
-        """Evidence that the report once recorded at ``url`` is gone, from this run's capture of
-        its page: 404/410, a redirect to a page that is not a report, or a page answered 200
-        that is no longer a report (a soft 404, the portal's home). None when it was not
-        fetched this run or the answer says nothing (5xx, a failed fetch)."""
         assert self.index is not None
         page = old.get("landing_url") or url
-        last = self.index.last_capture(page)
-        if last is None or last.run_id != self.run.run_id or page in self.run.truncated_urls:
-            return None  # not fetched this run, or only part of the page came
-        if last.http_status in GONE_STATUSES:
-            reason = f"HTTP {last.http_status}"
-        elif 300 <= last.http_status < 400:
-            if page in self.redirected_from:
-                return None  # moved to a page that is still a report
-            reason = "redirected to a page that is not a report"
-        elif last.http_status == 200:
-            state = self.index.page_state(page)
-            if state is not None and state[0] == NOT_FOUND:
-                reason = "the page says it does not exist (soft 404)"
-            else:
-                reason = "the page is no longer a report"
-        else:
-            return None
-        return {
-            "reason": reason,
-            "fetched": last.fetched,
-            "http_status": last.http_status,
-            "warc": last.warc,
-            "offset": last.offset,
-        }
+        return gone_evidence(
+            self.index,
+            page,
+            # Only this run's complete capture counts: a body cut short proves nothing.
+            lambda last: last.run_id == self.run.run_id and page not in self.run.truncated_urls,
+            self.redirected_from,
+        )
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.index is None:
+            return
+        if self.fleet_round is not None:
+            self._count(self.current)  # what this worker recorded; publish sees the round
+            self.index = None
             return
         merged = dict(self.previous)
         for url, old in self.previous.items():
@@ -242,9 +243,12 @@ class ReportRecordPipeline:
         self.journal.close()
         self.journal_path.unlink(missing_ok=True)
         # The run's counts are the statuses reports.jsonl now holds.
+        self._count(merged)
+        self.index = None  # the crawl run closes it when the engine stops
+
+    def _count(self, records: dict[str, dict[str, Any]]) -> None:
         stats = self.crawler.stats
         assert stats is not None
         for status in ("new", "changed", "unchanged", "gone"):
-            count = sum(1 for r in merged.values() if r["status"] == status)
+            count = sum(1 for r in records.values() if r["status"] == status)
             stats.set_value(f"govcrawl/reports/{status}", count)
-        self.index = None  # the crawl run closes it when the engine stops

@@ -32,7 +32,9 @@ class ReplicaProcess:
         scale: int = 1,
         log_path: str | Path | None = None,
         python: str = sys.executable,
+        latency: float = 0.0,
     ) -> None:
+        self.latency = latency
         self.round = round
         self.scale = scale
         self.log_path = Path(log_path) if log_path is not None else None
@@ -47,6 +49,8 @@ class ReplicaProcess:
         """
         cmd = [self.python, "-m", "replica.server", "--port", "0"]
         cmd += ["--round", str(self.round), "--scale", str(self.scale)]
+        if self.latency:
+            cmd += ["--latency", str(self.latency)]
         if self.log_path is not None:
             cmd += ["--log", str(self.log_path)]
         self.process = subprocess.Popen(cmd, cwd=CHECKOUT, stdout=subprocess.PIPE, text=True)

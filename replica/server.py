@@ -73,19 +73,30 @@ class _Handler(BaseHTTPRequestHandler):
             host = self.headers.get("Host", "")
         headers = {k.lower(): v for k, v in self.headers.items()}
         resp = self.server.portal.respond(self.command, host, target, headers)
-        # Logged before answering, so a client that has its answer finds the entry.
-        self.server.record(
-            {
-                "time": time.time(),
-                "method": self.command,
-                "host": host.lower().split(":")[0],
-                "path": target,
-                "status": resp.status,
-                "headers": {h: self.headers[h] for h in LOGGED_HEADERS if h in self.headers},
-            }
-        )
-        if resp.delay:
-            time.sleep(resp.delay)
+        name = host.lower().split(":")[0]
+        active = self.server.enter(name)
+        try:
+            # Logged before answering, so a client that has its answer finds the entry.
+            self.server.record(
+                {
+                    "time": time.time(),
+                    "method": self.command,
+                    "host": name,
+                    "path": target,
+                    "status": resp.status,
+                    "headers": {h: self.headers[h] for h in LOGGED_HEADERS if h in self.headers},
+                    # Requests of this host being served now, this one included.
+                    "active": active,
+                }
+            )
+            self._answer(resp, send_body)
+        finally:
+            self.server.leave(name)
+
+    def _answer(self, resp: Any, send_body: bool) -> None:
+        delay = resp.delay + self.server.latency
+        if delay:
+            time.sleep(delay)
         if resp.drop:
             self.close_connection = True
             return
@@ -117,6 +128,17 @@ class _Server(ThreadingHTTPServer):
         self.log = log
         self.request_log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
+        self.active: dict[str, int] = {}
+        self.latency = 0.0  # seconds added to every answer (concurrency tests)
+
+    def enter(self, host: str) -> int:
+        with self._log_lock:
+            self.active[host] = self.active.get(host, 0) + 1
+            return self.active[host]
+
+    def leave(self, host: str) -> None:
+        with self._log_lock:
+            self.active[host] -= 1
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._log_lock:
@@ -140,7 +162,9 @@ class ReplicaServer:
         scale: int = 1,
         host: str = "127.0.0.1",
         port: int = 0,
+        latency: float = 0.0,
     ) -> None:
+        self.latency = latency
         self.round = round
         self.scale = scale
         self.log_path = Path(log_path) if log_path else None
@@ -154,6 +178,7 @@ class ReplicaServer:
         if self.log_path is not None:
             self._log = self.log_path.open("a", encoding="utf-8")
         self._server = _Server(self._bind, portal, self._log)
+        self._server.latency = self.latency
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="replica-server", daemon=True
         )
@@ -211,10 +236,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--round", type=int, default=1, choices=(1, 2), help="site round (default 1)")
     ap.add_argument("--log", default=None, help="append JSON lines of requests to this file")
     ap.add_argument("--scale", type=int, default=1, help="multiply news/list pages (default 1)")
+    ap.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to every answer (default 0)"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     srv = ReplicaServer(
-        round=args.round, log_path=args.log, scale=args.scale, host=args.host, port=args.port
+        round=args.round,
+        log_path=args.log,
+        scale=args.scale,
+        host=args.host,
+        port=args.port,
+        latency=args.latency,
     )
     srv.start()
     stop = threading.Event()

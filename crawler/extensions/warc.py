@@ -161,6 +161,15 @@ class WarcArchiveExtension:
         if self.write_error is not None:
             request.meta[UNARCHIVED] = True  # dropped by the guard middleware, never parsed
             return
+        earlier = request.meta.pop("fleet_capture", None)
+        if earlier is not None and (earlier.url, earlier.http_status) == (
+            response.url,
+            response.status,
+        ):
+            # A fleet's re-delivered request captured by its first attempt (crawler/fleet.py);
+            # a different answer (the 200 after a 503) is a capture of its own.
+            request.meta["capture"] = earlier
+            return
         exchange = _exchange(response, request, self._challenge(response))
         try:
             request.meta["capture"] = self.recorder.record(exchange)

@@ -36,7 +36,6 @@ from crawler.items import ReportItem
 from crawler.run import crawl_run
 from crawler.sites.profiles import ProfileRegistry, SiteProfile
 from crawler.sites.scope import Scope
-from govcrawl.archive.reports import read_reports
 from govcrawl.extract import attachments as attachment_parsing
 from govcrawl.extract import dom
 from govcrawl.extract.classify import (
@@ -143,17 +142,22 @@ class PortalSpider(scrapy.Spider):
     # -- start ------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for seed in self.seeds:
-            yield self._page_request(seed, HOME, priority=50)
-        for request in self._known_reports():
+        if self.crawler.settings.get("GOVCRAWL_FLEET"):
+            return  # a fleet worker: `govcrawl seed` queued the round's start requests
+        for request in self.start_requests_for(self._crawl_run().previous_reports()):
             yield request
 
-    def _known_reports(self) -> Iterator[scrapy.Request]:
+    def start_requests_for(self, known: Iterable[dict[str, Any]]) -> Iterator[scrapy.Request]:
+        """The seeds' requests, then the known reports' (``known``: earlier report records)."""
+        for seed in self.seeds:
+            yield self._page_request(seed, HOME, priority=50)
+        yield from self._known_reports(known)
+
+    def _known_reports(self, known: Iterable[dict[str, Any]]) -> Iterator[scrapy.Request]:
         """Reports earlier crawls recorded (within these seeds' scope) are checked every run,
         even when no list links them any more: that is how a withdrawn report is found gone.
         They are outside the discovery budget: they are known already."""
-        run = self._crawl_run()
-        for record in read_reports(run.layout.reports_jsonl).values():
+        for record in known:
             if record.get("status") == "gone":
                 continue
             page = record.get("landing_url") or record["url"]

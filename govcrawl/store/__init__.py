@@ -86,4 +86,3 @@ __all__ = [
     "sync_archive",
     "warc_names",
 ]
-

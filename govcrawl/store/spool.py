@@ -411,6 +411,9 @@ def open_warc(
             continue
     manifest = read_manifest(layout)
     entry = manifest["objects"].get(f"warc/{name}")
+    if entry is None and manifest["store"]:
+        # A fleet shares one store: another worker's WARC is there, not in our store.json.
+        entry = {"store": manifest["store"]}
     if entry is None:
         raise FileNotFoundError(f"WARC {name} is neither in {layout.warc_dir} nor in store.json")
     uri = entry.get("store") or manifest["store"]

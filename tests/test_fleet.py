@@ -1,0 +1,426 @@
+"""A fleet of workers on one named crawl (Redis 127.0.0.1:6379, PostgreSQL 127.0.0.1:5432, S3 by
+moto) against the replica, compared with a single-worker crawl of the same replica.
+
+Every test uses its own crawl name (its own Redis keys), its own PostgreSQL schema and its own
+bucket prefix, and removes the keys and the schema afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+
+from replica import expected
+from replica.process import ReplicaProcess
+from tests.conftest import (
+    FAST,
+    GOVCRAWL,
+    RECHECK_ALL,
+    REPO,
+    CrawlResult,
+    run_govcrawl,
+)
+from tests.s3server import MotoServer, s3_server  # noqa: F401 (fixture)
+from tests.test_s3_archive import s3_env
+
+PG = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS = "redis://127.0.0.1:6379/0"
+# Per-host limit of the fleet runs: low, so three workers would exceed it without fleet slots.
+PER_HOST = 2
+LEASE = 3  # seconds: a killed worker's requests come back quickly
+
+
+@dataclass
+class FleetRun:
+    """One named crawl on fresh keys, schema and store prefix."""
+
+    tmp: Path
+    store: str
+    endpoint: str
+    name: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
+    procs: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    statuses: list[dict] = field(default_factory=list)
+    replica: ReplicaProcess | None = None
+
+    @property
+    def schema(self) -> str:
+        return f"govcrawl_{self.name}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return s3_env(self.tmp, self.replica.url if self.replica else None)
+
+    def index_args(self) -> list[str]:
+        return ["--index", PG, "--index-schema", self.schema]
+
+    def govcrawl(self, args: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*GOVCRAWL, *args], cwd=REPO, env=self.env, capture_output=True, text=True,
+            timeout=timeout,
+        )  # fmt: skip
+
+    def start_replica(self, round: int, latency: float = 0.02) -> None:
+        self.replica = ReplicaProcess(
+            round=round, log_path=self.tmp / f"replica-{round}.log", latency=latency
+        )
+        self.replica.start()
+
+    def stop_replica(self) -> list[dict]:
+        assert self.replica is not None
+        log = self.replica.log_path
+        self.replica.stop()
+        self.replica = None
+        assert log is not None
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+    def seed(self, *extra: str) -> subprocess.CompletedProcess[str]:
+        proc = self.govcrawl(["seed", "--crawl", self.name, "--redis", REDIS, *extra])
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+
+    def worker(self, label: str, *extra: str) -> subprocess.Popen[str]:
+        args = [
+            "worker", "--crawl", self.name, "--redis", REDIS,
+            "--archive", str(self.tmp / label), *self.index_args(),
+            "--store", self.store, "--endpoint-url", self.endpoint,
+            *FAST, "--set", f"CONCURRENT_REQUESTS_PER_DOMAIN={PER_HOST}",
+            "--set", f"GOVCRAWL_FLEET_LEASE={LEASE}", *extra,
+        ]  # fmt: skip
+        with (
+            (self.tmp / f"{label}.out").open("w") as out,
+            (self.tmp / f"{label}.err").open("w") as err,
+        ):
+            proc = subprocess.Popen(
+                [*GOVCRAWL, *args], cwd=REPO, env=self.env, stdout=out, stderr=err, text=True
+            )
+        self.procs[label] = proc
+        return proc
+
+    def status(self) -> dict:
+        proc = self.govcrawl(["status", "--crawl", self.name, "--redis", REDIS, "--json"])
+        assert proc.returncode == 0, proc.stderr
+        status = json.loads(proc.stdout)
+        self.statuses.append(status)
+        return status
+
+    def wait_until(self, ok, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.status()
+            if ok(status):
+                return status
+            time.sleep(0.3)
+        raise AssertionError(f"timed out; last status {self.statuses[-1:]}")
+
+    def wait_workers(self, timeout: float = 300) -> dict[str, int]:
+        codes = {label: p.wait(timeout=timeout) for label, p in self.procs.items()}
+        self.procs.clear()
+        return codes
+
+    def output(self, label: str) -> str:
+        return (self.tmp / f"{label}.out").read_text() + (self.tmp / f"{label}.err").read_text()
+
+    def pages(self, label: str) -> int:
+        """Pages a worker fetched, from its summary line."""
+        line = next(ln for ln in self.output(label).splitlines() if " pages, reports " in ln)
+        return int(line.split("govcrawl: ", 1)[1].split(" pages", 1)[0])
+
+    def publish(self, archive: Path) -> subprocess.CompletedProcess[str]:
+        args = ["publish", "--crawl", self.name, "--redis", REDIS, "--archive", str(archive)]
+        args += [*self.index_args(), "--store", self.store, "--endpoint-url", self.endpoint]
+        proc = self.govcrawl(args)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+
+    def captures(self) -> list[tuple[str, int, str]]:
+        """(url, http status, record type) of every row of the shared capture index."""
+        with psycopg.connect(PG) as conn:
+            sql = f'SELECT url, http_status, record_type FROM "{self.schema}".captures'
+            return [tuple(r) for r in conn.execute(sql).fetchall()]
+
+    def warcs(self) -> set[str]:
+        """WARC files the shared capture index points into."""
+        with psycopg.connect(PG) as conn:
+            sql = f'SELECT DISTINCT warc FROM "{self.schema}".captures'
+            return {r[0] for r in conn.execute(sql).fetchall()}
+
+    def cleanup(self) -> None:
+        for proc in self.procs.values():
+            proc.kill()
+            proc.wait()
+        if self.replica is not None:
+            self.replica.stop()
+        client = redis.Redis.from_url(REDIS)
+        keys = list(client.scan_iter(match=f"govcrawl:{self.name}:*"))
+        if keys:
+            client.delete(*keys)
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+
+def new_fleet(tmp: Path, server: MotoServer) -> FleetRun:
+    bucket = server.create_bucket()
+    return FleetRun(tmp, f"s3://{bucket}/fleet", server.url)
+
+
+def single_captures(result: CrawlResult) -> list[tuple[str, int, str]]:
+    import sqlite3
+
+    with sqlite3.connect(result.archive / "captures.sqlite3") as conn:
+        return [
+            tuple(r) for r in conn.execute("SELECT url, http_status, record_type FROM captures")
+        ]
+
+
+def requests_of(log: list[dict]) -> Counter[tuple[str, str, int]]:
+    return Counter((r["host"], r["path"], r["status"]) for r in log)
+
+
+def read_jsonl(path: Path) -> dict[str, dict]:
+    return {r["url"]: r for r in map(json.loads, path.read_text().splitlines())}
+
+
+def groups(records: dict[str, dict]) -> set[frozenset[str]]:
+    """The duplicate groups as sets of URLs (group ids differ between archives)."""
+    by_id: dict[str, set[str]] = {}
+    for url, rec in records.items():
+        if rec["group"] is not None:
+            by_id.setdefault(rec["group"], set()).add(url)
+    return {frozenset(urls) for urls in by_id.values()}
+
+
+COMPARED = ("title", "agency", "source", "year", "published", "clicks", "text", "digest", "status")
+
+
+def same_records(
+    fleet: dict[str, dict], single: dict[str, dict], compared: tuple[str, ...] = COMPARED
+) -> None:
+    assert set(fleet) == set(single)
+    for url in single:
+        got = {k: fleet[url][k] for k in compared}
+        want = {k: single[url][k] for k in compared}
+        assert got == want, url
+    assert groups(fleet) == groups(single)
+
+
+# -- round 1: three workers, one early, one late ------------------------------------------------
+
+
+@dataclass
+class Round1:
+    fleet: FleetRun
+    codes: dict[str, int]
+    log: list[dict]
+    published: Path
+
+
+@pytest.fixture(scope="module")
+def round1(
+    tmp_path_factory: pytest.TempPathFactory,
+    s3_server: MotoServer,  # noqa: F811
+) -> Iterator[Round1]:
+    tmp = tmp_path_factory.mktemp("fleet1")
+    fleet = new_fleet(tmp, s3_server)
+    try:
+        # Answers slow enough that the late worker starts while much is left to do.
+        fleet.start_replica(1, latency=0.08)
+        fleet.worker("early")  # waits for work before the round is seeded
+        time.sleep(1.0)
+        fleet.seed()
+        fleet.worker("second")
+        # The late worker comes when the crawl is well under way and work is still queued.
+        fleet.wait_until(lambda s: s["round_pages"] >= 20 and s["queued"] > 0)
+        fleet.worker("late")
+        codes = fleet.wait_workers()
+        log = fleet.stop_replica()
+        fleet.status()
+        published = tmp / "published"
+        fleet.publish(published)
+        yield Round1(fleet, codes, log, published)
+    finally:
+        fleet.cleanup()
+
+
+def test_three_workers_all_take_part_and_none_exits_5(round1: Round1) -> None:
+    assert round1.codes == {"early": 0, "second": 0, "late": 0}, {
+        k: round1.fleet.output(k)[-2000:] for k in round1.codes
+    }
+    for label in round1.codes:
+        assert round1.fleet.pages(label) > 0, label
+
+
+def test_status_shows_the_queue_while_running_and_empty_after(round1: Round1) -> None:
+    running = [s for s in round1.fleet.statuses if s["queued"] + s["in_flight"] > 0]
+    assert running, "status never saw queued or in-flight requests"
+    assert all(s["round"] == 1 for s in running)
+    assert max(sum(w["alive"] for w in s["workers"]) for s in running) >= 2
+    assert any(w["pages"] > 0 for s in running for w in s["workers"])
+    last = round1.fleet.statuses[-1]
+    assert (last["queued"], last["in_flight"]) == (0, 0)
+    assert not any(w["alive"] for w in last["workers"])
+    assert {w["state"] for w in last["workers"]} == {"finished"}
+    assert sum(w["pages"] for w in last["workers"]) == last["round_pages"]
+
+
+def test_no_url_fetched_twice_and_the_same_fetches_as_one_worker(
+    round1: Round1, crawl_round1: CrawlResult
+) -> None:
+    fetched = requests_of(round1.log)
+    single_log = crawl_round1.replica.log_path
+    assert single_log is not None
+    single = requests_of([json.loads(ln) for ln in single_log.read_text().splitlines()])
+    # Each (host, path, answer) as often as one worker asked: once, or once per retry of a 5xx.
+    assert fetched == single
+    assert fetched[("www.xam.gov.cn", "/robots.txt", 200)] == 1
+
+
+def test_captures_and_report_records_are_the_single_workers(
+    round1: Round1, crawl_round1: CrawlResult
+) -> None:
+    assert Counter(round1.fleet.captures()) == Counter(single_captures(crawl_round1))
+    published = read_jsonl(round1.published / "reports.jsonl")
+    same_records(published, crawl_round1.reports())
+    assert set(published) == {r["url"] for r in expected.expected_reports(1)}
+    assert {r["status"] for r in published.values()} == {"new"}
+
+
+def test_no_host_served_more_concurrent_requests_than_its_limit(round1: Round1) -> None:
+    most = Counter()
+    for entry in round1.log:
+        most[entry["host"]] = max(most[entry["host"]], entry["active"])
+    assert max(most.values()) == PER_HOST, most  # the limit was reached, never passed
+
+
+def test_archivists_tools_over_the_fleets_archive(
+    round1: Round1, crawl_round1: CrawlResult
+) -> None:
+    fleet = round1.fleet
+    exported = fleet.govcrawl(["export", "--archive", str(round1.published)])
+    assert exported.returncode == 0, exported.stderr
+    single = run_govcrawl(["export", "--archive", str(crawl_round1.archive)], None)
+    got = {r["url"]: r for r in map(json.loads, exported.stdout.splitlines())}
+    want = {r["url"]: r for r in map(json.loads, single.stdout.splitlines())}
+    same_records(got, want)
+    url = sorted(got)[0]
+    history = fleet.govcrawl(
+        ["history", url, "--archive", str(round1.published), *fleet.index_args()]
+    )
+    assert history.returncode == 0, history.stderr
+    rows = [json.loads(ln) for ln in history.stdout.splitlines()]
+    assert [(r["digest"], r["status"]) for r in rows] == [(got[url]["digest"], "new")]
+    wacz = fleet.govcrawl(
+        ["wacz", "--archive", str(round1.published), "-o", str(fleet.tmp / "fleet.wacz")]
+    )
+    assert wacz.returncode == 0, wacz.stderr
+    one = run_govcrawl(
+        ["wacz", "--archive", str(crawl_round1.archive), "-o", str(fleet.tmp / "one.wacz")], None
+    )
+    assert one.returncode == 0, one.stderr
+    assert wacz_pages(fleet.tmp / "fleet.wacz") == wacz_pages(fleet.tmp / "one.wacz")
+
+
+def wacz_pages(path: Path) -> set[str]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        lines = zf.read("pages/pages.jsonl").decode().splitlines()[1:]
+    return {json.loads(line)["url"] for line in lines}
+
+
+# -- a worker killed mid-crawl ------------------------------------------------------------------
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing(
+    tmp_path: Path,
+    s3_server: MotoServer,  # noqa: F811
+    crawl_round1: CrawlResult,
+) -> None:
+    fleet = new_fleet(tmp_path, s3_server)
+    try:
+        fleet.start_replica(1)
+        fleet.seed()
+        victim = fleet.worker("victim")
+        fleet.worker("survivor")
+        fleet.wait_until(
+            lambda s: (
+                s["round_pages"] >= 60
+                and any(
+                    w["in_flight"] for w in s["workers"] if w["id"].split(":")[1] == str(victim.pid)
+                )
+            )
+        )
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        del fleet.procs["victim"]
+        codes = fleet.wait_workers()
+        assert codes == {"survivor": 0}, fleet.output("survivor")[-3000:]
+        assert "re-queued" in fleet.output("survivor")
+        log = fleet.stop_replica()
+        # Restarted (as systemd would), the killed worker seals and ships what it wrote.
+        assert list((tmp_path / "victim" / "warc").glob("*.open"))
+        again = fleet.worker("victim", "--wait", "0")
+        assert again.wait(timeout=120) == 0, fleet.output("victim")[-2000:]
+        assert not list((tmp_path / "victim" / "warc").glob("*.open"))
+        bucket = fleet.store.split("/")[2]
+        stored = {key.rsplit("/", 1)[-1] for key in s3_server.keys(bucket)}
+        assert {warc for warc in fleet.warcs()} <= stored
+        fleet.publish(tmp_path / "published")
+        reports = read_jsonl(tmp_path / "published" / "reports.jsonl")
+        # A click counter the killed worker had asked may be asked again: clicks may be one up.
+        same_records(reports, crawl_round1.reports(), tuple(k for k in COMPARED if k != "clicks"))
+        # Every URL the single worker captured is captured with the same final answers, each
+        # answer once in the index (how many 5xx a retried URL met depends on who asked when).
+        captured = Counter(fleet.captures())
+        single = single_captures(crawl_round1)
+        assert {url for url, _s, _t in captured} == {url for url, _s, _t in single}
+        assert {(u, s) for u, s, _t in captured if s < 500} == {
+            (u, s) for u, s, _t in single if s < 500
+        }
+        assert max(n for (_u, status, _t), n in captured.items() if status == 200) == 1
+        assert {(r["host"], r["path"]) for r in log} == {
+            (r["host"], r["path"]) for r in fleet_single_log(crawl_round1)
+        }
+    finally:
+        fleet.cleanup()
+
+
+def fleet_single_log(result: CrawlResult) -> list[dict]:
+    path = result.replica.log_path
+    assert path is not None
+    return [json.loads(ln) for ln in path.read_text().splitlines()]
+
+
+# -- round 2 ------------------------------------------------------------------------------------
+
+
+def test_second_round_gives_the_single_workers_statuses_and_revisits(
+    round1: Round1, crawl_round2: CrawlResult
+) -> None:
+    fleet = round1.fleet
+    fleet.start_replica(2)
+    proc = fleet.seed(*fleet.index_args())
+    assert "round 2" in proc.stdout
+    for label in ("r2a", "r2b", "r2c"):
+        fleet.worker(label, *RECHECK_ALL)
+    codes = fleet.wait_workers()
+    assert set(codes.values()) == {0}, {k: fleet.output(k)[-2000:] for k in codes}
+    fleet.stop_replica()
+    published = fleet.tmp / "published"
+    fleet.publish(published)
+    same_records(read_jsonl(published / "reports.jsonl"), crawl_round2.reports())
+    # Both rounds' captures (responses and revisits) are the single worker's two nights'.
+    captured = Counter(fleet.captures())
+    assert captured == Counter(single_captures(crawl_round2))
+    assert any(rtype == "revisit" for _u, _s, rtype in captured)
