@@ -45,7 +45,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.synthportal import ALL_HOST, REAL_HOST, Layout  # noqa: E402
+from bench.synthportal import ALL_HOST, REAL_HOST, Layout, PortalProcess  # noqa: E402
 
 CONCURRENCY = 16
 FAST = [
@@ -139,54 +139,13 @@ def warc_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*.warc*") if p.is_file())
 
 
-class Portal:
-    """bench/synthportal.py in a child process, with its request log."""
-
-    def __init__(self, pages: int, work: Path) -> None:
-        self.log = work / "requests.log"
-        self.log.touch()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.synthportal", "--pages", str(pages), "--log",
-             str(self.log)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("READY "):
-            self.stop()
-            raise SystemExit(f"the synthetic portal did not start: {line!r}")
-        self.url = line.split(" ", 1)[1]
-
-    def mark(self) -> int:
-        return self.log.stat().st_size
-
-    def since(self, mark: int) -> list[tuple[str, str, int]]:
-        """(host, path, status) of the requests answered after ``mark``."""
-        with self.log.open("rb") as fh:
-            fh.seek(mark)
-            out = []
-            for raw in fh.read().decode("utf-8").splitlines():
-                host, path, status = raw.split(" ")
-                out.append((host, path, int(status)))
-            return out
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 class Bench:
     def __init__(self, pages: int, work: Path, profile: Path | None = None) -> None:
         self.pages = pages
         self.work = work
         self.profile = profile
-        self.portal = Portal(pages, work)
+        self.portal = PortalProcess(pages, work / "requests.log")
+        self.portal.start()
         env = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "no_proxy")}
         self.env = {**env, "http_proxy": self.portal.url, "PYTHONPATH": str(REPO)}
         self.layout_real = Layout(pages, all_reports=False)

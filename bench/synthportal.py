@@ -16,7 +16,7 @@ matching conditional request with 304. Pages are built on request from their num
 is held per page), so a 50k-page portal costs the server no memory.
 
 ``--log FILE`` appends one line per request: ``<host> <path> <status>``.
-Standard library only.
+Standard library and replica/process.py only.
 """
 
 from __future__ import annotations
@@ -26,12 +26,16 @@ import hashlib
 import html
 import random
 import signal
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
+
+from replica.process import CHECKOUT, ReplicaProcess
 
 LIST_PAGES = 150
 ALL_HOST, REAL_HOST = "all.perf.gov.cn", "www.perf.gov.cn"
@@ -389,6 +393,57 @@ class _Server(ThreadingHTTPServer):
             with self._lock:
                 self.log.write(line)
                 self.log.flush()
+
+
+class PortalProcess(ReplicaProcess):
+    """This portal in a child process, with its request log (what bench/perf.py and the tests
+    start); stopped like the replica (replica/process.py).
+
+        with PortalProcess(pages=200, log=tmp / "requests.log") as portal:
+            env["http_proxy"] = portal.url
+    """
+
+    def __init__(self, pages: int, log: Path) -> None:
+        super().__init__(log_path=log)
+        self.pages = pages
+        self.log = log
+
+    def start(self) -> str:
+        """Start the server and wait for it; returns its URL. Raises RuntimeError when it does
+        not come up."""
+        self.log.touch()
+        self.process = subprocess.Popen(
+            [self.python, "-m", "bench.synthportal", "--pages", str(self.pages),
+             "--log", str(self.log)],
+            cwd=CHECKOUT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("READY "):
+            self.stop()
+            raise RuntimeError(f"the synthetic portal did not start: {line!r}")
+        self.url = line.split(" ", 1)[1]
+        return self.url
+
+    def mark(self) -> int:
+        """A position in the request log (see ``since``)."""
+        return self.log.stat().st_size
+
+    def since(self, mark: int = 0) -> list[tuple[str, str, int]]:
+        """(host, path, status) of the requests answered after ``mark``, in order."""
+        with self.log.open("rb") as fh:
+            fh.seek(mark)
+            out = []
+            for raw in fh.read().decode("utf-8").splitlines():
+                host, path, status = raw.split(" ")
+                out.append((host, path, int(status)))
+            return out
+
+    def __enter__(self) -> PortalProcess:
+        self.start()
+        return self
 
 
 def main(argv: list[str] | None = None) -> None:

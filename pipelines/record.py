@@ -63,6 +63,8 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
         "tables": item.tables,
         "tables_from": item.extra.get("tables_from"),
         "landing_url": item.extra.get("landing_url"),
+        # Why text and tables are missing when extraction failed (pipelines/extract.py).
+        "extract_error": item.extra.get("extract_error"),
         "published_earlier": [],
         "content_digest": None,
         "gone": None,

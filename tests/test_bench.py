@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.synthportal import REAL_HOST, Layout, render
+from bench.synthportal import REAL_HOST, Layout, PortalProcess, render
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,17 +37,8 @@ def test_synthetic_portal_layout() -> None:
 
 
 def test_synthetic_portal_answers_conditional_requests(tmp_path: Path) -> None:
-    log = tmp_path / "requests.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.synthportal", "--pages", "200", "--log", str(log)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().split()[1]
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": url}))
+    with PortalProcess(200, tmp_path / "requests.log") as portal:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": portal.url}))
         with opener.open(f"http://{REAL_HOST}/zwgk/index.html") as resp:
             etag = resp.headers["ETag"]
             assert resp.status == 200 and "通知公告" in resp.read().decode()
@@ -57,13 +48,11 @@ def test_synthetic_portal_answers_conditional_requests(tmp_path: Path) -> None:
         with pytest.raises(urllib.error.HTTPError) as err:
             opener.open(request)
         assert err.value.code == 304
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    assert log.read_text().splitlines() == [
-        f"{REAL_HOST} /zwgk/index.html 200",
-        f"{REAL_HOST} /zwgk/index.html 304",
-    ]
+        err.value.close()
+        assert portal.since() == [
+            (REAL_HOST, "/zwgk/index.html", 200),
+            (REAL_HOST, "/zwgk/index.html", 304),
+        ]
 
 
 def test_perf_bench_tiny(tmp_path: Path) -> None:
