@@ -34,6 +34,8 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 from scrapy.crawler import Crawler
 
+from govcrawl.archive.captures import CaptureIndex
+from govcrawl.archive.dedupe import text_fingerprint
 from govcrawl.extract.report import extract_report
 from govcrawl.run import run_of
 from pipelines.items import ReportItem
@@ -55,10 +57,13 @@ def _limit_worker(memory: int) -> None:
 
 
 def _extract(url: str, html: str, attachments: list[dict[str, Any]]) -> dict[str, Any]:
-    """extract_report in a worker; a MemoryError is returned as a failure, not raised (the
-    traceback of a MemoryError may itself not fit in the limit)."""
+    """extract_report and the text's fingerprint (govcrawl.archive.dedupe), in a worker: the
+    MinHash of a long text is milliseconds the reactor thread need not spend. A MemoryError is
+    returned as a failure, not raised (its traceback may itself not fit in the limit)."""
     try:
-        return extract_report(url, html, attachments)
+        result = extract_report(url, html, attachments)
+        result["fingerprint"] = text_fingerprint(result["text"] or "")
+        return result
     except MemoryError:
         return {"error": "memory limit"}
 
@@ -80,8 +85,9 @@ class StoredExtractions:
     landing page's for a report that is a document), the offset of its record. Records are read
     back one at a time, when a page comes round unchanged."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, index: CaptureIndex | None = None) -> None:
         self.path = path
+        self.index = index
         self.offsets: dict[str, int] = {}
         self.fh: Any = None
         if not path.exists():
@@ -147,6 +153,7 @@ class StoredExtractions:
             "tables_from": rec.get("tables_from"),
             "attachments": summaries,
             "report_attachment": rec["url"] if landing else None,
+            "fingerprint": self.index.last_fingerprint(rec["url"]) if self.index else None,
         }
 
 
@@ -176,7 +183,7 @@ class ExtractPipeline:
     def open_spider(self) -> None:
         run = run_of(self.crawler)
         if run is not None:
-            self.stored = StoredExtractions(run.layout.reports_jsonl)
+            self.stored = StoredExtractions(run.layout.reports_jsonl, run.index)
         if self.workers > 0:
             # forkserver: forking the reactor's process would copy its threads and sockets.
             self.pool = ProcessPool(
@@ -203,7 +210,7 @@ class ExtractPipeline:
         args = (item.url, item.html, [{k: v for k, v in a.items() if k != "capture"}
                                       for a in item.attachments])  # fmt: skip
         if self.pool is None:
-            return extract_report(*args)
+            return _extract(*args)
         future = self.pool.schedule(_extract, args, timeout=self.timeout)
         try:
             result: dict[str, Any] = await asyncio.wrap_future(future)
@@ -236,6 +243,8 @@ class ExtractPipeline:
                 self._stat("govcrawl/extract/extracted")
         item.text = result["text"]
         item.tables = result["tables"]
+        if result.get("fingerprint"):
+            item.extra["fingerprint"] = result["fingerprint"]
         item.extra["tables_from"] = result["tables_from"]
         captures = {a["url"]: a.get("capture") for a in item.attachments}
         if result.get("error"):

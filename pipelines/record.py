@@ -109,7 +109,8 @@ class ReportRecordPipeline:
         cap: Capture | None = item.capture
         group = None
         if cap is not None and cap.capture_id is not None:
-            fingerprint = text_fingerprint(item.text or "")
+            # Computed by the extraction worker (or kept from a reused extraction).
+            fingerprint = item.extra.get("fingerprint") or text_fingerprint(item.text or "")
             self.index.update_report(
                 cap.capture_id,
                 published=item.published,

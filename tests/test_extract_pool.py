@@ -21,6 +21,7 @@ from scrapy.utils.test import get_crawler
 
 from bench.synthportal import ALL_HOST, PortalProcess
 from crawler import settings as project_settings
+from govcrawl.archive.captures import CaptureIndex
 from pipelines.extract import ExtractPipeline
 from pipelines.items import ReportItem
 
@@ -215,3 +216,9 @@ def test_unchanged_reports_are_reused_not_extracted(tmp_path: Path) -> None:
             k: v for k, v in old.items() if k not in capture_fields
         }
         assert new["text"] and new["tables"]
+    # The reused reports keep their text fingerprints (computed once, by the first crawl's
+    # worker), so their copies-of-one-report groups stay as they were.
+    with CaptureIndex.open(archive) as index:
+        for url in records[0]:
+            prints = [c.fingerprint for c in index.history(url) if c.fingerprint]
+            assert len(prints) == 2 and prints[0] == prints[1] is not None
