@@ -64,6 +64,14 @@ ROWS = [
     "wget whole-site",
     "wget realistic",
 ]
+# --rows names: a subset of the crawlers (a memory-scaling run needs only two).
+ROW_KEYS = {
+    "scrapy": ["scrapy+warcio"],
+    "whole": ["govcrawl whole-site"],
+    "again": ["govcrawl whole-site", "govcrawl again"],
+    "focused": ["govcrawl focused"],
+    "wget": ["wget whole-site", "wget realistic"],
+}
 
 
 @dataclass
@@ -140,7 +148,10 @@ def warc_size(folder: Path) -> int:
 
 
 class Bench:
-    def __init__(self, pages: int, work: Path, profile: Path | None = None) -> None:
+    def __init__(
+        self, pages: int, work: Path, profile: Path | None = None, rows: set[str] | None = None
+    ) -> None:
+        self.rows = set(ROWS) if rows is None else rows
         self.pages = pages
         self.work = work
         self.profile = profile
@@ -206,6 +217,8 @@ class Bench:
         ]  # fmt: skip
         results = {}
         for name, step in steps:
+            if name not in self.rows:
+                continue
             results[name] = run = step()
             print(
                 f"  [{r}] {name:20} {run.pages:6d} pages {run.wall:7.1f} s "
@@ -233,7 +246,7 @@ def spread(values: list[float], fmt: str) -> str:
 
 def paired(runs: list[dict[str, Run]], num: str, den: str, key: Callable[[Run], float]) -> str:
     """Median (min-max) over the repeats of key(num) / key(den), each within its own repeat."""
-    ratios = [key(r[num]) / key(r[den]) for r in runs if key(r[den])]
+    ratios = [key(r[num]) / key(r[den]) for r in runs if num in r and den in r and key(r[den])]
     return spread(ratios, ".2f") if ratios else "n/a"
 
 
@@ -243,7 +256,7 @@ def report(runs: list[dict[str, Run]], pages: int) -> str:
         "| pages/s | CPU s | CPU ms/page | peak RSS MiB | WARC MB |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name in ROWS:
+    for name in [n for n in ROWS if n in runs[0]]:
         rs = [r[name] for r in runs]
         lines.append(
             f"| {name} | {spread([x.pages for x in rs], '.0f')} | "
@@ -254,10 +267,10 @@ def report(runs: list[dict[str, Run]], pages: int) -> str:
             f"{spread([x.rss_mib for x in rs], '.0f')} | "
             f"{spread([x.warc_bytes / 1e6 for x in rs], '.2f')} |"
         )  # fmt: skip
-    focused = [r["govcrawl focused"].extra for r in runs]
-    whole_real = [r["wget realistic"].pages for r in runs]
-    found = ", ".join(f"{f['reports_found']}/{f['reports']}" for f in focused)
-    until = [f["pages_until_all"] / w for f, w in zip(focused, whole_real, strict=True) if w]
+    focused = [r["govcrawl focused"].extra for r in runs if "govcrawl focused" in r]
+    whole_real = [r["wget realistic"].pages for r in runs if "wget realistic" in r]
+    found = ", ".join(f"{f['reports_found']}/{f['reports']}" for f in focused) or "n/a"
+    until = [f["pages_until_all"] / w for f, w in zip(focused, whole_real, strict=False) if w]
     pps = lambda x: x.pages_per_s  # noqa: E731
     cpp = lambda x: x.cpu_ms_per_page  # noqa: E731
     lines += [
@@ -323,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
     parser.add_argument(
+        "--rows",
+        default=",".join(ROW_KEYS),
+        help=f"crawlers to run, of {','.join(ROW_KEYS)} (all)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="run the whole-site crawl and its re-crawl under py-spy; collapsed stacks here "
@@ -331,13 +349,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.pages < 100 or args.repeats < 1:
         parser.error("--pages must be at least 100 and --repeats at least 1")
-    if shutil.which("wget") is None:
+    unknown = set(args.rows.split(",")) - set(ROW_KEYS)
+    if unknown:
+        parser.error(f"unknown --rows: {', '.join(sorted(unknown))}")
+    rows = {name for key in args.rows.split(",") for name in ROW_KEYS[key]}
+    if "wget whole-site" in rows and shutil.which("wget") is None:
         parser.error("wget is missing: run scripts/system-packages")
     runs: list[dict[str, Run]] = []
     with tempfile.TemporaryDirectory(prefix="govcrawl-perf-") as tmp:
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
-        bench = Bench(args.pages, Path(tmp), args.profile)
+        bench = Bench(args.pages, Path(tmp), args.profile, rows)
         try:
             for r in range(args.repeats):
                 print(f"repeat {r + 1}/{args.repeats}", flush=True)
@@ -348,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     args.results.write_text(
         "# Performance benchmark (bench/perf.py)\n\n"
-        f"`.venv/bin/python bench/perf.py --pages {args.pages} --repeats {args.repeats}`, "
+        f"`.venv/bin/python bench/perf.py --pages {args.pages} --repeats {args.repeats}"
+        + (f" --rows {args.rows}" if args.rows != ",".join(ROW_KEYS) else "")
+        + "`, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n"
         f"{table}\n{versions()}",
         encoding="utf-8",

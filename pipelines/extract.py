@@ -197,9 +197,13 @@ class ExtractPipeline:
         if self.stored is not None:
             self.stored.close()
         if self.pool is not None:
+            # Every item has been awaited by now: the workers are idle, and go at once.
             self.pool.close()
-            self.pool.join(timeout=self.timeout + 10)
-            self.pool.stop()
+            try:
+                self.pool.join(timeout=10)
+            except FutureTimeout:
+                self.pool.stop()
+                self.pool.join()
             self.pool = None
 
     def _stat(self, key: str) -> None:
