@@ -112,8 +112,11 @@ GOVCRAWL_SCHEDULE_SLACK = 6 * 3600
 GOVCRAWL_CLOCK_OFFSET = None
 # Whole-site mode: follow every in-scope link, not only the way to the report columns.
 GOVCRAWL_FOLLOW_ALL = False
-# Extraction worker processes (0: extract in the crawl process).
+# Extraction worker processes (0: extract in the crawl process, without limits), and the limits
+# of one document: seconds, and bytes of address space of its worker (pipelines/extract.py).
 GOVCRAWL_EXTRACT_WORKERS = 1
+GOVCRAWL_EXTRACT_TIMEOUT = 120.0
+GOVCRAWL_EXTRACT_MEMORY = 1024 * 1024 * 1024
 # Store (crawler/extensions/storage.py): None or a local path = the archive folder only.
 GOVCRAWL_STORE = None
 GOVCRAWL_STORE_ENDPOINT_URL = None

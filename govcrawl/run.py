@@ -311,6 +311,12 @@ def build_summary(stats: dict[str, Any], run: CrawlRun, seeds: list[str]) -> dic
             "gone": n("govcrawl/reports/gone"),
             "redated": n("govcrawl/reports/redated"),
         },
+        # Report extraction (pipelines/extract.py): run, reused from the last record, failed.
+        "extraction": {
+            "extracted": n("govcrawl/extract/extracted"),
+            "reused": n("govcrawl/extract/reused"),
+            "failed": n("govcrawl/extract/failed"),
+        },
         # The recorder's own counts: they include the records pipelines wrote last.
         "records": run.recorder.stats.records if run.recorder else n("govcrawl/warc/records"),
         "revisits": run.recorder.stats.revisits if run.recorder else n("govcrawl/warc/revisits"),

@@ -62,6 +62,8 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
         "tables": item.tables,
         "tables_from": item.extra.get("tables_from"),
         "landing_url": item.extra.get("landing_url"),
+        # Why text and tables are missing when extraction failed (pipelines/extract.py).
+        "extract_error": item.extra.get("extract_error"),
         "published_earlier": [],
         "content_digest": None,
         "gone": None,
@@ -115,7 +117,8 @@ class ReportRecordPipeline:
         cap: Capture | None = item.capture
         group = None
         if cap is not None and cap.capture_id is not None:
-            fingerprint = text_fingerprint(item.text or "")
+            # Computed by the extraction worker (or kept from a reused extraction).
+            fingerprint = item.extra.get("fingerprint") or text_fingerprint(item.text or "")
             self.index.update_report(
                 cap.capture_id,
                 published=item.published,

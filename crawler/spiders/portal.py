@@ -832,9 +832,7 @@ def _says_not_found(title: str | None, html: str, profile: SiteProfile) -> bool:
     """The page's title or its first lines of text match a not-found pattern of the profile."""
     if not profile.not_found_patterns:
         return False
-    tree = dom.parse_cached(html)
-    body = tree.find("body")
-    head = " ".join(dom.render_lines(body if body is not None else tree)[:8])
+    head = " ".join(dom.page_lines(html)[:8])
     return any(re.search(p, f"{title or ''}\n{head}") for p in profile.not_found_patterns)
 
 

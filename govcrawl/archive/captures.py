@@ -284,6 +284,16 @@ class CaptureIndex:
             if cur.rowcount == 0:
                 raise KeyError(f"no capture with id {capture_id}")
 
+    def last_fingerprint(self, url: str) -> str | None:
+        """The text fingerprint of the latest capture of ``url`` that has one (a report whose
+        extraction is reused keeps its fingerprint), or None."""
+        rows = self._rows(
+            f"SELECT fingerprint FROM {self.captures_table} WHERE url = ? "
+            "AND fingerprint IS NOT NULL ORDER BY id DESC LIMIT 1",
+            [url],
+        )
+        return str(rows[0][0]) if rows else None
+
     def latest_reports(self) -> Iterator[CaptureRow]:
         """Latest capture of every URL that was ever recorded as a report, ordered by URL.
 

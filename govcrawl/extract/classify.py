@@ -346,8 +346,7 @@ def classify_page(html: str, url: str, meta: PageMetadata | None = None) -> Clas
     tree = dom.parse_cached(html)
     if meta is None:
         meta = parse_metadata(html, url)
-    body = tree.find("body")
-    lines = dom.render_lines(body if body is not None else tree)
+    lines = list(dom.page_lines(html))
     title = dom.squeeze_cjk(meta.title or "")
 
     if _is_list_page(tree):

@@ -361,9 +361,7 @@ def printed_clicks(html: str, labels: Iterable[str]) -> int | None:
     pattern = re.compile(
         r"(?:" + "|".join(words) + r")\s*[:：]?\s*(" + _NUMBER.pattern + r")(?![\d.:/-])"
     )
-    tree = dom.parse_cached(html)
-    body = tree.find("body")
-    for line in dom.render_lines(body if body is not None else tree):
+    for line in dom.page_lines(html):
         found = pattern.search(line)
         if found:
             return int(found.group(1).replace(",", ""))

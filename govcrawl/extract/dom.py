@@ -82,7 +82,7 @@ BLOCK_TAGS = frozenset(
 CELL_TAGS = frozenset({"td", "th"})
 
 _WS = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
-_CJK = re.compile(f"[{patterns.CJK}]")
+_CJK_RUN = re.compile(f"[{patterns.CJK}]+")
 _CJK_SPACE = re.compile(
     rf"(?<=[{patterns.CJK}0-9）)》”])\s+(?=[{patterns.CJK}（(《“])|(?<=[{patterns.CJK}])\s+(?=[0-9])"
 )
@@ -111,6 +111,16 @@ def parse_cached(html: str) -> lxml.html.HtmlElement:
     return parse_html(html)
 
 
+@lru_cache(maxsize=_PARSE_CACHE)
+def page_lines(html: str) -> tuple[str, ...]:
+    """``render_lines`` of the page's ``<body>`` (of the whole tree when it has none), rendered
+    once per page for the read-only callers that all read it (metadata, classification, stub
+    and counter detection)."""
+    tree = parse_cached(html)
+    body = tree.find("body")
+    return tuple(render_lines(body if body is not None else tree))
+
+
 def normalize_space(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
@@ -121,7 +131,8 @@ def squeeze_cjk(text: str) -> str:
 
 
 def cjk_count(text: str) -> int:
-    return len(_CJK.findall(text))
+    # Runs, not characters: findall of one character at a time builds a string per character.
+    return sum(map(len, _CJK_RUN.findall(text)))
 
 
 def tag_of(el: etree._Element) -> str | None:

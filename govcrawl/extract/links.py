@@ -214,8 +214,7 @@ def script_redirect(html: str, base_url: str, encoding: str = "utf-8") -> tuple[
     tree = _parse(html)
     if tree is None:
         return None
-    body = tree.find("body")
-    if body is not None and len("".join(dom.render_lines(body))) > STUB_MAX_TEXT:
+    if tree.find("body") is not None and len("".join(dom.page_lines(html))) > STUB_MAX_TEXT:
         return None
     for script in tree.iter("script"):
         code = script.text or ""

@@ -406,8 +406,7 @@ def parse_metadata(html: str, url: str, labels: MetadataLabels | None = None) ->
     """
     compiled = _compile(labels or MetadataLabels())
     tree = dom.parse_cached(html)
-    body = tree.find("body")
-    lines = dom.render_lines(body if body is not None else tree)
+    lines = list(dom.page_lines(html))
     source = _source(lines, compiled)
     candidates = _published_candidates(lines, compiled)
     from_meta = _published_from_meta(tree, labels or MetadataLabels())

@@ -42,6 +42,7 @@ SCALAR_FIELDS = [
     "group",
     "counter_url",
     "tables_from",
+    "extract_error",
 ]
 
 
