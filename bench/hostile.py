@@ -30,7 +30,7 @@ HOSTILE = "/xxgk/ndbg/202201/t20220128_2.html"  # tests/mockserver.py HOSTILE
 CASES = [
     "dataloss", "zstd", "gzipbomb", "deflatebomb", "brbomb", "endless", "oversize", "slowdrip",
     "silent", "redirectloop", "reset", "charsetlie", "deephtml", "crlflocation",
-    "dispositionpath", "challenge202", "gateway", "cookie",
+    "dispositionpath", "challenge202", "gateway", "cookie", "shrinks",
 ]  # fmt: skip
 SETTINGS = [
     "--set", "DOWNLOAD_DELAY=0", "--set", "AUTOTHROTTLE_ENABLED=False",

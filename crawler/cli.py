@@ -313,12 +313,13 @@ def cmd_wacz(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from govcrawl.archive.layout import ArchiveLayout
     from govcrawl.archive.reports import read_reports
     from govcrawl.publish.replay import PywbNotFound, serve_forever
     from govcrawl.store import warc_names
 
-    layout = ArchiveLayout(Path(args.archive))
+    if not Path(args.archive).expanduser().is_dir():
+        return _fail(EXIT_ARCHIVE, f"no WARCs in {args.archive}: run `govcrawl crawl` first")
+    layout = _existing_archive(args.archive)
     if not layout.warc_dir.is_dir() and not warc_names(layout):
         return _fail(EXIT_ARCHIVE, f"no WARCs in {args.archive}: run `govcrawl crawl` first")
     reports = list(read_reports(layout.reports_jsonl).values())
@@ -523,6 +524,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(EXIT_USAGE, str(exc))
     except ArchiveMissing as exc:
         return _fail(EXIT_ARCHIVE, str(exc))
+    except OSError as exc:  # a file the command needs cannot be read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(EXIT_CRAWL_FAILED, f"{exc.strerror or exc}{where}")
     except KeyboardInterrupt:
         return _fail(130, "interrupted")
 

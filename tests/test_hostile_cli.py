@@ -9,6 +9,7 @@ what an operator types.
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -91,3 +92,17 @@ def test_cdxj_and_wacz_are_world_readable(tmp_path):
     wacz = build_wacz(layout, tmp_path / "out" / "archive.wacz", archive.report_pages())
     for path in (cdxj, wacz):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+@pytest.mark.parametrize("command", ["index", "export", "coverage", "replay"])
+def test_unreadable_archive_folder(workdir, capsys, command):
+    locked = workdir / "locked"
+    (locked / "warc").mkdir(parents=True)
+    locked.chmod(0)
+    try:
+        code = main([command, "--archive", "locked"])
+    finally:
+        locked.chmod(0o755)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert code == ARCHIVE and len(lines) == 1, lines
