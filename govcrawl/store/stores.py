@@ -495,13 +495,22 @@ class S3Store:
         return int(head["ContentLength"]) if head is not None else None
 
     def open_range(self, key: str, start: int, length: int | None) -> BinaryIO:
-        """A streaming ranged GET: bytes arrive as the caller reads them."""
+        """A streaming ranged GET: bytes arrive as the caller reads them. Raises
+        FileNotFoundError when the object does not exist (as the local store does)."""
+        from botocore.exceptions import ClientError
+
         if length == 0:
             return io.BytesIO(b"")
         end = "" if length is None else str(start + length - 1)
-        response = self.client.get_object(
-            Bucket=self.bucket, Key=self._full(key), Range=f"bytes={start}-{end}"
-        )
+        try:
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=self._full(key), Range=f"bytes={start}-{end}"
+            )
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(f"{self.describe()}/{key} does not exist") from None
+            raise
         body: BinaryIO = response["Body"]
         return body
 
