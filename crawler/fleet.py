@@ -232,6 +232,9 @@ class FleetScheduler(Scheduler):
         self._last_beat = now
         self.fleet.renew(self.leased, self.lease_seconds)
         self.fleet.beat(self.worker, self._info(), self.lease_seconds)
+        self._reap()
+
+    def _reap(self) -> None:
         reaped = self.fleet.reap()
         if reaped:
             logger.warning("re-queued %d requests of expired leases", reaped)
@@ -257,7 +260,8 @@ class FleetScheduler(Scheduler):
 
     def spider_idle(self, spider: Any) -> None:
         self._sweep()
-        if self.fleet.done():
+        self._reap()
+        if not self.fleet.busy():
             return  # nothing queued, nothing in flight anywhere: the round is over
         self.state = "idle"
         raise DontCloseSpider

@@ -125,7 +125,13 @@ class FleetRun:
         raise AssertionError(f"timed out; last status {self.statuses[-1:]}")
 
     def wait_workers(self, timeout: float = 300) -> dict[str, int]:
-        codes = {label: p.wait(timeout=timeout) for label, p in self.procs.items()}
+        """Wait for every worker, watching `status` meanwhile; their exit codes."""
+        deadline = time.monotonic() + timeout
+        while any(p.poll() is None for p in self.procs.values()):
+            assert time.monotonic() < deadline, "workers did not finish"
+            self.status()
+            time.sleep(0.3)
+        codes = {label: p.wait() for label, p in self.procs.items()}
         self.procs.clear()
         return codes
 
