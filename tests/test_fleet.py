@@ -51,6 +51,7 @@ class FleetRun:
     endpoint: str
     name: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
     procs: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    pids: dict[int, str] = field(default_factory=dict)
     statuses: list[dict] = field(default_factory=list)
     replica: ReplicaProcess | None = None
 
@@ -106,6 +107,7 @@ class FleetRun:
                 [*GOVCRAWL, *args], cwd=REPO, env=self.env, stdout=out, stderr=err, text=True
             )
         self.procs[label] = proc
+        self.pids[proc.pid] = label
         return proc
 
     def status(self) -> dict:
@@ -247,7 +249,7 @@ def round1(
         fleet.seed()
         fleet.worker("second")
         # The late worker comes when the crawl is well under way and work is still queued.
-        fleet.wait_until(lambda s: s["round_pages"] >= 20 and s["queued"] > 0)
+        fleet.wait_until(lambda s: s["round_pages"] >= 5 and s["queued"] > 0)
         fleet.worker("late")
         codes = fleet.wait_workers()
         log = fleet.stop_replica()
@@ -264,7 +266,15 @@ def test_three_workers_all_take_part_and_none_exits_5(round1: Round1) -> None:
         k: round1.fleet.output(k)[-2000:] for k in round1.codes
     }
     for label in round1.codes:
-        assert round1.fleet.pages(label) > 0, label
+        timeline = [
+            (
+                s["queued"],
+                s["in_flight"],
+                [(w["pid"], w["state"], w["pages"]) for w in s["workers"]],
+            )
+            for s in round1.fleet.statuses
+        ]
+        assert round1.fleet.pages(label) > 0, (label, round1.fleet.pids, timeline)
 
 
 def test_status_shows_the_queue_while_running_and_empty_after(round1: Round1) -> None:
