@@ -19,7 +19,6 @@ from pipelines.items import ReportItem
 
 logger = logging.getLogger(__name__)
 
-
 class ExtractPipeline:
     def __init__(self, crawler: Crawler, workers: int) -> None:
         self.crawler = crawler
