@@ -39,7 +39,10 @@ PG = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
 # Per-host limit of the fleet runs: low, so three workers would exceed it without fleet slots.
 PER_HOST = 2
-LEASE = 3  # seconds: a killed worker's requests come back quickly
+# Seconds a lease lasts: the default (30) where no worker dies, so a worker slowed down by a busy
+# machine never loses its leases; short where one is killed, so its requests come back quickly.
+LEASE = 30
+KILL_LEASE = 3
 
 
 @dataclass
@@ -91,13 +94,13 @@ class FleetRun:
         assert proc.returncode == 0, proc.stderr[-3000:]
         return proc
 
-    def worker(self, label: str, *extra: str) -> subprocess.Popen[str]:
+    def worker(self, label: str, *extra: str, lease: int = LEASE) -> subprocess.Popen[str]:
         args = [
             "worker", "--crawl", self.name, "--redis", REDIS,
             "--archive", str(self.tmp / label), *self.index_args(),
             "--store", self.store, "--endpoint-url", self.endpoint,
             *FAST, "--set", f"CONCURRENT_REQUESTS_PER_DOMAIN={PER_HOST}",
-            "--set", f"GOVCRAWL_FLEET_LEASE={LEASE}", *extra,
+            "--set", f"GOVCRAWL_FLEET_LEASE={lease}", *extra,
         ]  # fmt: skip
         with (
             (self.tmp / f"{label}.out").open("w") as out,
@@ -367,8 +370,8 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
     try:
         fleet.start_replica(1)
         fleet.seed()
-        victim = fleet.worker("victim")
-        fleet.worker("survivor")
+        victim = fleet.worker("victim", lease=KILL_LEASE)
+        fleet.worker("survivor", lease=KILL_LEASE)
         fleet.wait_until(
             lambda s: (
                 s["round_pages"] >= 60
@@ -386,7 +389,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         log = fleet.stop_replica()
         # Restarted (as systemd would), the killed worker seals and ships what it wrote.
         assert list((tmp_path / "victim" / "warc").glob("*.open"))
-        again = fleet.worker("victim", "--wait", "0")
+        again = fleet.worker("victim", "--wait", "0", lease=KILL_LEASE)
         assert again.wait(timeout=120) == 0, fleet.output("victim")[-2000:]
         assert not list((tmp_path / "victim" / "warc").glob("*.open"))
         bucket = fleet.store.split("/")[2]
