@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from functools import cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from protego import Protego
 
@@ -134,8 +134,14 @@ def served(url: str, round: int = 1) -> tuple[bytes, str]:
     """
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    res = build(round, 1).res[(parts.hostname or "", path)]
-    return res.body, res.ctype
+    b = build(round, 1)
+    res = b.res.get((parts.hostname or "", path))
+    if res is not None:
+        return res.body, res.ctype
+    if parts.path == "/attach/download.do":  # the download servlet: files by id, no resource
+        file_id = dict(parse_qsl(parts.query)).get("fileId", "")
+        return b.downloads[file_id][0], "application/octet-stream"
+    raise KeyError(url)
 
 
 def decoys() -> list[dict[str, Any]]:
