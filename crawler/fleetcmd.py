@@ -15,7 +15,14 @@ import time
 from typing import Any
 
 from crawler.cli import UsageError, _fail, _parse_sets, _read_seeds
-from crawler.run import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_NOTHING_FETCHED, EXIT_OK, run_crawl
+from crawler.run import (
+    EXIT_ARCHIVE,
+    EXIT_LOCKED,
+    EXIT_NOTHING_FETCHED,
+    EXIT_OK,
+    EXIT_USAGE,
+    run_crawl,
+)
 from govcrawl.fleet import Fleet, FleetError, check_name, connect, status_lines, worker_id
 from govcrawl.run import summary_line
 
@@ -345,5 +352,7 @@ def _guard(func: Any) -> Any:
             return int(func(args))
         except FleetError as exc:
             return _fail(EXIT_SERVICE, str(exc))
+        except UsageError as exc:  # here too: under `python -m crawler.cli` main() has its own
+            return _fail(EXIT_USAGE, str(exc))
 
     return run

@@ -443,3 +443,37 @@ def test_second_round_gives_the_single_workers_statuses_and_revisits(
     captured = Counter(fleet.captures())
     assert captured == Counter(single_captures(crawl_round2))
     assert any(rtype == "revisit" for _u, _s, rtype in captured)
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+
+def test_bad_input_is_one_line_with_its_exit_code(tmp_path: Path) -> None:
+    def govcrawl(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_govcrawl(list(args), None, timeout=60)
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    cases = [
+        (("status", "--crawl", "bad name"), 2, "crawl name"),
+        (("seed", "--crawl", name, "not-a-url"), 2, "not an http(s) URL"),
+        (("publish", "--crawl", name), 2, "--index"),
+        (("status", "--crawl", name, "--redis", "redis://127.0.0.1:1/0"), 6, "cannot reach Redis"),
+    ]
+    try:
+        for args, code, words in cases:
+            proc = govcrawl(*args)
+            assert (proc.returncode, proc.stderr.count("\n")) == (code, 1), proc.stderr
+            assert words in proc.stderr
+        # A round still running refuses a new one.
+        assert (
+            govcrawl("seed", "--crawl", name, "--redis", REDIS, "http://a.example/").returncode == 0
+        )
+        busy = govcrawl("seed", "--crawl", name, "--redis", REDIS, "http://a.example/")
+        assert busy.returncode == 6 and "still has work" in busy.stderr
+        status = json.loads(govcrawl("status", "--crawl", name, "--json").stdout)
+        assert (status["round"], status["queued"], status["in_flight"]) == (1, 1, 0)
+    finally:
+        client = redis.Redis.from_url(REDIS)
+        keys = list(client.scan_iter(match=f"govcrawl:{name}:*"))
+        if keys:
+            client.delete(*keys)

@@ -29,7 +29,6 @@ from govcrawl.run import LEAF, REPORT, CrawlRun
 logger = logging.getLogger(__name__)
 
 
-
 class RevisitPolicyMiddleware:
     """Downloader middleware: skip pages seen recently (see module docstring)."""
 
@@ -74,4 +73,3 @@ class RevisitPolicyMiddleware:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"govcrawl/revisit/skipped_{kind}")
         raise IgnoreRequest(f"{kind} seen {now - seen:.0f}s ago")
-
