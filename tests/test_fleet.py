@@ -348,6 +348,20 @@ def test_archivists_tools_over_the_fleets_archive(
     )
     assert one.returncode == 0, one.stderr
     assert wacz_pages(fleet.tmp / "fleet.wacz") == wacz_pages(fleet.tmp / "one.wacz")
+    coverage = [
+        run_govcrawl(["coverage", "--archive", str(archive), "-o", str(fleet.tmp / f"{n}.html"),
+                      "--csv", str(fleet.tmp / f"{n}.csv")], None)
+        for n, archive in (("fleet", round1.published), ("one", crawl_round1.archive))
+    ]  # fmt: skip
+    assert [c.returncode for c in coverage] == [0, 0], coverage[0].stderr
+    # The same agency x year cells and states (links carry each archive's own capture times).
+    cells = [
+        sorted(
+            tuple(row.split(",")[:3]) for row in (fleet.tmp / f"{n}.csv").read_text().splitlines()
+        )
+        for n in ("fleet", "one")
+    ]
+    assert cells[0] == cells[1]
 
 
 def wacz_pages(path: Path) -> set[str]:
