@@ -103,11 +103,16 @@ class FleetScheduler(Scheduler):
         instance.worker = crawler.settings.get("GOVCRAWL_FLEET_WORKER") or worker_id()
         instance.lease_seconds = crawler.settings.getfloat("GOVCRAWL_FLEET_LEASE")
         instance.leased = {}
+        # Taken from the queue, not yet out of the downloader: a worker takes no more than a
+        # quarter of its CONCURRENT_REQUESTS ahead, so it never hoards what others could fetch.
+        instance.ahead = set()
+        instance.max_ahead = max(2, crawler.settings.getint("CONCURRENT_REQUESTS") // 4)
         instance.state = "crawling"
         instance._last_beat = 0.0
         instance._loop = None
         crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(instance.response_received, signal=signals.response_received)
+        crawler.signals.connect(instance.left_downloader, signal=signals.request_left_downloader)
         return instance
 
     fleet: Fleet
@@ -116,6 +121,8 @@ class FleetScheduler(Scheduler):
     worker: str
     lease_seconds: float
     leased: dict[str, Request]
+    ahead: set[Request]
+    max_ahead: int
     state: str
     _last_beat: float
     _loop: Any
@@ -142,6 +149,8 @@ class FleetScheduler(Scheduler):
         self.fleet.leave(self.worker, self._info())
 
     def next_request(self) -> Request | None:
+        if len(self.ahead) >= self.max_ahead:
+            return None  # enough taken and not yet downloaded: leave the rest to other workers
         got = self.fleet.pop(self.lease_seconds, self.worker)
         if got is None:
             return None
@@ -150,6 +159,7 @@ class FleetScheduler(Scheduler):
         if again:
             self._reuse_capture(request)
         self.leased[lease] = request
+        self.ahead.add(request)
         if self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
@@ -212,7 +222,7 @@ class FleetScheduler(Scheduler):
         if done:
             self.fleet.ack(done)
             for lease in done:
-                del self.leased[lease]
+                self.ahead.discard(self.leased.pop(lease))
 
     def _tick(self) -> None:
         try:
@@ -232,6 +242,9 @@ class FleetScheduler(Scheduler):
         self._last_beat = now
         self.fleet.renew(self.leased, self.lease_seconds)
         self.fleet.beat(self.worker, self._info(), self.lease_seconds)
+        self._reap()
+
+    def _reap(self) -> None:
         reaped = self.fleet.reap()
         if reaped:
             logger.warning("re-queued %d requests of expired leases", reaped)
@@ -252,12 +265,16 @@ class FleetScheduler(Scheduler):
 
     # -- signals -------------------------------------------------------------------------
 
+    def left_downloader(self, request: Any, spider: Any) -> None:
+        self.ahead.discard(request)
+
     def response_received(self, response: Any, request: Any, spider: Any) -> None:
         self.fleet.count_page(self.round)
 
     def spider_idle(self, spider: Any) -> None:
         self._sweep()
-        if self.fleet.done():
+        self._reap()
+        if not self.fleet.busy():
             return  # nothing queued, nothing in flight anywhere: the round is over
         self.state = "idle"
         raise DontCloseSpider
@@ -367,11 +384,10 @@ class FleetHostSlotMiddleware:
         limit, delay = self._limits(urlsplit(request.url).hostname or "")
         self._seq += 1
         holder = f"{self.worker}|{self._seq}"
-        while True:
-            wait = self.fleet.acquire_host(host, holder, limit, delay, self.slot_seconds)
-            if wait <= 0:
-                break
+        wait = self.fleet.acquire_host(host, holder, limit, delay, self.slot_seconds)
+        while wait > 0:
             await asyncio.sleep(min(wait, 1.0))
+            wait = self.fleet.acquire_host(host, holder, limit, delay, self.slot_seconds)
         self._holders[id(request)] = (host, holder)
         request.meta["fleet_host_slot"] = holder
         return None

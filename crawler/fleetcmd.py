@@ -17,7 +17,14 @@ from typing import Any
 from crawler.cli import UsageError, _fail, _parse_sets, _read_seeds
 from crawler.run import run_crawl
 from govcrawl.fleet import Fleet, FleetError, check_name, connect, status_lines, worker_id
-from govcrawl.run import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_NOTHING_FETCHED, EXIT_OK, summary_line
+from govcrawl.run import (
+    EXIT_ARCHIVE,
+    EXIT_LOCKED,
+    EXIT_NOTHING_FETCHED,
+    EXIT_OK,
+    EXIT_USAGE,
+    summary_line,
+)
 
 # Redis (or the shared index) cannot be reached: the fleet's own exit code.
 EXIT_SERVICE = 6
@@ -345,5 +352,7 @@ def _guard(func: Any) -> Any:
             return int(func(args))
         except FleetError as exc:
             return _fail(EXIT_SERVICE, str(exc))
+        except UsageError as exc:  # here too: under `python -m crawler.cli` main() has its own
+            return _fail(EXIT_USAGE, str(exc))
 
     return run

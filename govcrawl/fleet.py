@@ -347,11 +347,6 @@ class Fleet:
         ids = [i.decode() for i in self.client.zrange(self.keys.leases, 0, -1)]
         return self.requeue(ids)
 
-    def done(self) -> bool:
-        """Nothing queued and nothing in flight, after reaping dead workers' leases."""
-        self.reap()
-        return not self.busy()
-
     # -- hosts ----------------------------------------------------------------------------
 
     def acquire_host(

@@ -39,7 +39,10 @@ PG = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
 # Per-host limit of the fleet runs: low, so three workers would exceed it without fleet slots.
 PER_HOST = 2
-LEASE = 3  # seconds: a killed worker's requests come back quickly
+# Seconds a lease lasts: the default (30) where no worker dies, so a worker slowed down by a busy
+# machine never loses its leases; short where one is killed, so its requests come back quickly.
+LEASE = 30
+KILL_LEASE = 3
 
 
 @dataclass
@@ -51,6 +54,7 @@ class FleetRun:
     endpoint: str
     name: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
     procs: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    pids: dict[int, str] = field(default_factory=dict)
     statuses: list[dict] = field(default_factory=list)
     replica: ReplicaProcess | None = None
 
@@ -90,13 +94,13 @@ class FleetRun:
         assert proc.returncode == 0, proc.stderr[-3000:]
         return proc
 
-    def worker(self, label: str, *extra: str) -> subprocess.Popen[str]:
+    def worker(self, label: str, *extra: str, lease: int = LEASE) -> subprocess.Popen[str]:
         args = [
             "worker", "--crawl", self.name, "--redis", REDIS,
             "--archive", str(self.tmp / label), *self.index_args(),
             "--store", self.store, "--endpoint-url", self.endpoint,
             *FAST, "--set", f"CONCURRENT_REQUESTS_PER_DOMAIN={PER_HOST}",
-            "--set", f"GOVCRAWL_FLEET_LEASE={LEASE}", *extra,
+            "--set", f"GOVCRAWL_FLEET_LEASE={lease}", *extra,
         ]  # fmt: skip
         with (
             (self.tmp / f"{label}.out").open("w") as out,
@@ -106,6 +110,7 @@ class FleetRun:
                 [*GOVCRAWL, *args], cwd=REPO, env=self.env, stdout=out, stderr=err, text=True
             )
         self.procs[label] = proc
+        self.pids[proc.pid] = label
         return proc
 
     def status(self) -> dict:
@@ -125,7 +130,13 @@ class FleetRun:
         raise AssertionError(f"timed out; last status {self.statuses[-1:]}")
 
     def wait_workers(self, timeout: float = 300) -> dict[str, int]:
-        codes = {label: p.wait(timeout=timeout) for label, p in self.procs.items()}
+        """Wait for every worker, watching `status` meanwhile; their exit codes."""
+        deadline = time.monotonic() + timeout
+        while any(p.poll() is None for p in self.procs.values()):
+            assert time.monotonic() < deadline, "workers did not finish"
+            self.status()
+            time.sleep(0.3)
+        codes = {label: p.wait() for label, p in self.procs.items()}
         self.procs.clear()
         return codes
 
@@ -241,7 +252,7 @@ def round1(
         fleet.seed()
         fleet.worker("second")
         # The late worker comes when the crawl is well under way and work is still queued.
-        fleet.wait_until(lambda s: s["round_pages"] >= 20 and s["queued"] > 0)
+        fleet.wait_until(lambda s: s["round_pages"] >= 5 and s["queued"] > 0)
         fleet.worker("late")
         codes = fleet.wait_workers()
         log = fleet.stop_replica()
@@ -258,7 +269,15 @@ def test_three_workers_all_take_part_and_none_exits_5(round1: Round1) -> None:
         k: round1.fleet.output(k)[-2000:] for k in round1.codes
     }
     for label in round1.codes:
-        assert round1.fleet.pages(label) > 0, label
+        timeline = [
+            (
+                s["queued"],
+                s["in_flight"],
+                [(w["pid"], w["state"], w["pages"]) for w in s["workers"]],
+            )
+            for s in round1.fleet.statuses
+        ]
+        assert round1.fleet.pages(label) > 0, (label, round1.fleet.pids, timeline)
 
 
 def test_status_shows_the_queue_while_running_and_empty_after(round1: Round1) -> None:
@@ -329,6 +348,20 @@ def test_archivists_tools_over_the_fleets_archive(
     )
     assert one.returncode == 0, one.stderr
     assert wacz_pages(fleet.tmp / "fleet.wacz") == wacz_pages(fleet.tmp / "one.wacz")
+    coverage = [
+        run_govcrawl(["coverage", "--archive", str(archive), "-o", str(fleet.tmp / f"{n}.html"),
+                      "--csv", str(fleet.tmp / f"{n}.csv")], None)
+        for n, archive in (("fleet", round1.published), ("one", crawl_round1.archive))
+    ]  # fmt: skip
+    assert [c.returncode for c in coverage] == [0, 0], coverage[0].stderr
+    # The same agency x year cells and states (links carry each archive's own capture times).
+    cells = [
+        sorted(
+            tuple(row.split(",")[:3]) for row in (fleet.tmp / f"{n}.csv").read_text().splitlines()
+        )
+        for n in ("fleet", "one")
+    ]
+    assert cells[0] == cells[1]
 
 
 def wacz_pages(path: Path) -> set[str]:
@@ -351,8 +384,8 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
     try:
         fleet.start_replica(1)
         fleet.seed()
-        victim = fleet.worker("victim")
-        fleet.worker("survivor")
+        victim = fleet.worker("victim", lease=KILL_LEASE)
+        fleet.worker("survivor", lease=KILL_LEASE)
         fleet.wait_until(
             lambda s: (
                 s["round_pages"] >= 60
@@ -370,7 +403,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         log = fleet.stop_replica()
         # Restarted (as systemd would), the killed worker seals and ships what it wrote.
         assert list((tmp_path / "victim" / "warc").glob("*.open"))
-        again = fleet.worker("victim", "--wait", "0")
+        again = fleet.worker("victim", "--wait", "0", lease=KILL_LEASE)
         assert again.wait(timeout=120) == 0, fleet.output("victim")[-2000:]
         assert not list((tmp_path / "victim" / "warc").glob("*.open"))
         bucket = fleet.store.split("/")[2]
@@ -424,3 +457,37 @@ def test_second_round_gives_the_single_workers_statuses_and_revisits(
     captured = Counter(fleet.captures())
     assert captured == Counter(single_captures(crawl_round2))
     assert any(rtype == "revisit" for _u, _s, rtype in captured)
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+
+def test_bad_input_is_one_line_with_its_exit_code(tmp_path: Path) -> None:
+    def govcrawl(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_govcrawl(list(args), None, timeout=60)
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    cases = [
+        (("status", "--crawl", "bad name"), 2, "crawl name"),
+        (("seed", "--crawl", name, "not-a-url"), 2, "not an http(s) URL"),
+        (("publish", "--crawl", name), 2, "--index"),
+        (("status", "--crawl", name, "--redis", "redis://127.0.0.1:1/0"), 6, "cannot reach Redis"),
+    ]
+    try:
+        for args, code, words in cases:
+            proc = govcrawl(*args)
+            assert (proc.returncode, proc.stderr.count("\n")) == (code, 1), proc.stderr
+            assert words in proc.stderr
+        # A round still running refuses a new one.
+        assert (
+            govcrawl("seed", "--crawl", name, "--redis", REDIS, "http://a.example/").returncode == 0
+        )
+        busy = govcrawl("seed", "--crawl", name, "--redis", REDIS, "http://a.example/")
+        assert busy.returncode == 6 and "still has work" in busy.stderr
+        status = json.loads(govcrawl("status", "--crawl", name, "--json").stdout)
+        assert (status["round"], status["queued"], status["in_flight"]) == (1, 1, 0)
+    finally:
+        client = redis.Redis.from_url(REDIS)
+        keys = list(client.scan_iter(match=f"govcrawl:{name}:*"))
+        if keys:
+            client.delete(*keys)

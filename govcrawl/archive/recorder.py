@@ -263,3 +263,4 @@ def _renamed_transfer_encoding(headers: HeaderList) -> HeaderList:
         else (k, v)
         for k, v in headers
     ]
+

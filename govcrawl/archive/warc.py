@@ -516,3 +516,6 @@ def read_record_at(path: str | os.PathLike[str], offset: int) -> tuple[Any, byte
         for record in ArchiveIterator(fh):
             return record, record.raw_stream.read()
     raise ValueError(f"no WARC record at {path}:{offset}")
+
+
+

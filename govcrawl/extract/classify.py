@@ -391,6 +391,7 @@ def classify_page(html: str, url: str, meta: PageMetadata | None = None) -> Clas
     )
 
 
+
 def looks_like_report_title(text: str, url: str = "", keywords: tuple[str, ...] = ()) -> bool:
     """Whether a list item or link is worth fetching as a report: ``looks_like_report_link``,
     or the anchor holds one of a profile's ``keywords`` (report_link_keywords) and is not a

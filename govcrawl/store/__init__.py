@@ -86,3 +86,4 @@ __all__ = [
     "sync_archive",
     "warc_names",
 ]
+

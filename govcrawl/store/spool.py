@@ -413,7 +413,9 @@ def open_warc(
     entry = manifest["objects"].get(f"warc/{name}")
     if entry is None and manifest["store"]:
         # A fleet shares one store: another worker's WARC is there, not in our store.json.
-        entry = {"store": manifest["store"]}
+        store = _cached_store(manifest["store"], _read_endpoint(manifest, manifest["store"]))
+        if store.exists(f"warc/{name}"):
+            return store.open_range(f"warc/{name}", offset, length)
     if entry is None:
         raise FileNotFoundError(f"WARC {name} is neither in {layout.warc_dir} nor in store.json")
     uri = entry.get("store") or manifest["store"]
