@@ -10,6 +10,7 @@ from typing import Any
 from scrapy.utils.test import get_crawler
 
 from govcrawl.archive.captures import Capture
+from govcrawl.archive.reports import RecordFile
 from govcrawl.run import CrawlRun, attach
 from pipelines.items import ReportItem
 from pipelines.record import ReportRecordPipeline
@@ -77,3 +78,24 @@ def test_records_are_not_held_in_memory(tmp_path):
     again = [json.loads(line) for line in lines]
     assert [r["text"] for r in again] == [TEXT + str(i) for i in range(REPORTS)]
     assert {r["status"] for r in again} == {"unchanged"}
+
+
+def test_a_record_after_a_torn_journal_line_survives_the_next_kill(tmp_path):
+    archive = tmp_path / "archive"
+    run = CrawlRun.start(archive)
+    journal = archive / "reports.journal.jsonl"
+    journal.write_bytes(
+        b'{"url": "http://a.gov.cn/r/old.html", "status": "new"}\n{"url": "http://a'
+    )
+    crawler = get_crawler(settings_dict={})
+    crawler.stats.open_spider()
+    attach(crawler, run)
+    try:
+        pipe = ReportRecordPipeline(crawler, run)
+        pipe.open_spider()
+        pipe.process_item(_item(1, "new"))
+        pipe.journal.close()  # killed here: no spider_closed
+    finally:
+        run.close()
+    # The next crawl finds both whole records; the torn line is skipped.
+    assert set(RecordFile(journal)) == {"http://a.gov.cn/r/old.html", "http://a.gov.cn/r/0001.html"}
