@@ -35,15 +35,20 @@ def _item(i: int, status: str) -> ReportItem:
     )
 
 
+def _pipeline(run: CrawlRun) -> ReportRecordPipeline:
+    """The recording stage of a crawl of ``run``, spider not yet opened."""
+    crawler = get_crawler(settings_dict={})
+    crawler.stats.open_spider()
+    attach(crawler, run)
+    return ReportRecordPipeline(crawler, run)
+
+
 def _crawl(archive: Any, items: int, status: str) -> tuple[int, dict[str, Any]]:
     """One crawl recording reports 0..``items``-1 (captures of ``status``); returns the traced
     peak (bytes) over the crawl and the run's report counts."""
     run = CrawlRun.start(archive)
-    crawler = get_crawler(settings_dict={})
-    crawler.stats.open_spider()
-    attach(crawler, run)
     try:
-        pipe = ReportRecordPipeline(crawler, run)
+        pipe = _pipeline(run)
         tracemalloc.start()
         try:
             pipe.open_spider()
@@ -53,7 +58,8 @@ def _crawl(archive: Any, items: int, status: str) -> tuple[int, dict[str, Any]]:
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        stats = crawler.stats.get_stats()
+        assert pipe.crawler.stats is not None
+        stats = pipe.crawler.stats.get_stats()
         counts = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if "reports/" in k}
         return peak, counts
     finally:
@@ -87,11 +93,8 @@ def test_a_record_after_a_torn_journal_line_survives_the_next_kill(tmp_path):
     journal.write_bytes(
         b'{"url": "http://a.gov.cn/r/old.html", "status": "new"}\n{"url": "http://a'
     )
-    crawler = get_crawler(settings_dict={})
-    crawler.stats.open_spider()
-    attach(crawler, run)
     try:
-        pipe = ReportRecordPipeline(crawler, run)
+        pipe = _pipeline(run)
         pipe.open_spider()
         pipe.process_item(_item(1, "new"))
         pipe.journal.close()  # killed here: no spider_closed
