@@ -20,7 +20,7 @@ import logging
 import os
 import shutil
 import weakref
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from govcrawl.archive.lock import ArchiveLock
 from govcrawl.archive.reader import RecordReader
 from govcrawl.archive.recorder import Recorder
 from govcrawl.archive.recovery import RecoveryReport, recover_archive
-from govcrawl.archive.reports import read_reports
+from govcrawl.archive.reports import iter_reports
 from govcrawl.archive.warc import WarcFileWriter
 from govcrawl.clock import clock
 
@@ -201,9 +201,12 @@ class CrawlRun:
         for url in set(urls):
             self.index.mark_page(url, kind, now)
 
-    def previous_reports(self) -> list[dict[str, Any]]:
-        """The report records of earlier crawls (ARCHIVE/reports.jsonl)."""
-        return list(read_reports(self.layout.reports_jsonl).values())
+    def previous_reports(self) -> Iterator[dict[str, Any]]:
+        """The report records of earlier crawls (ARCHIVE/reports.jsonl), read one at a time and
+        cut to what a crawl's start needs (``url``, ``landing_url``, ``status``, ``title``,
+        ``published``): texts and tables stay on disk."""
+        for rec in iter_reports(self.layout.reports_jsonl):
+            yield {k: rec.get(k) for k in ("url", "landing_url", "status", "title", "published")}
 
     def _open_warc(self, name: str, offset: int, length: int | None) -> Any:
         from govcrawl.store import open_warc

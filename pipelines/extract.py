@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import json
 import logging
 import multiprocessing
 import resource
 import signal
+import weakref
 from concurrent.futures import TimeoutError as FutureTimeout
-from pathlib import Path
 from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
@@ -36,8 +35,9 @@ from scrapy.crawler import Crawler
 
 from govcrawl.archive.captures import CaptureIndex
 from govcrawl.archive.dedupe import text_fingerprint
+from govcrawl.archive.reports import RecordFile
 from govcrawl.extract.report import extract_report
-from govcrawl.run import run_of
+from govcrawl.run import CrawlRun, run_of
 from pipelines.items import ReportItem
 
 logger = logging.getLogger(__name__)
@@ -80,42 +80,32 @@ def failed(reason: str) -> dict[str, Any]:
     }
 
 
-class StoredExtractions:
-    """What earlier crawls extracted, from ARCHIVE/reports.jsonl: per report page URL (the
-    landing page's for a report that is a document), the offset of its record. Records are read
-    back one at a time, when a page comes round unchanged."""
+_PREVIOUS: weakref.WeakKeyDictionary[CrawlRun, RecordFile] = weakref.WeakKeyDictionary()
 
-    def __init__(self, path: Path, index: CaptureIndex | None = None) -> None:
-        self.path = path
+
+def previous_records(run: CrawlRun) -> RecordFile:
+    """ARCHIVE/reports.jsonl as the run found it, held on disk (URL -> byte offset): one reader
+    per run, shared by the extraction and the recording stage (pipelines/record.py)."""
+    records = _PREVIOUS.get(run)
+    if records is None:
+        records = _PREVIOUS[run] = RecordFile(run.layout.reports_jsonl)
+    return records
+
+
+class StoredExtractions:
+    """What earlier crawls extracted, from ARCHIVE/reports.jsonl (``records``): looked up by
+    report page URL (the landing page's for a report that is a document); records are read back
+    one at a time, when a page comes round unchanged."""
+
+    def __init__(self, records: RecordFile, index: CaptureIndex | None = None) -> None:
+        self.records = records
         self.index = index
-        self.offsets: dict[str, int] = {}
-        self.fh: Any = None
-        if not path.exists():
-            return
-        self.fh = path.open("rb")
-        offset = 0
-        for line in self.fh:
-            if line.strip():
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    rec = None
-                if isinstance(rec, dict) and "url" in rec:
-                    self.offsets[rec.get("landing_url") or rec["url"]] = offset
-            offset += len(line)
 
     def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-            self.fh = None
+        self.records.close()
 
     def record(self, page_url: str) -> dict[str, Any] | None:
-        offset = self.offsets.get(page_url)
-        if offset is None or self.fh is None:
-            return None
-        self.fh.seek(offset)
-        rec: dict[str, Any] = json.loads(self.fh.readline())
-        return rec
+        return self.records.by_page(page_url)
 
     def reuse(self, item: ReportItem) -> dict[str, Any] | None:
         """The extraction result of ``item`` as the previous record holds it, or None when any
@@ -183,7 +173,7 @@ class ExtractPipeline:
     def open_spider(self) -> None:
         run = run_of(self.crawler)
         if run is not None:
-            self.stored = StoredExtractions(run.layout.reports_jsonl, run.index)
+            self.stored = StoredExtractions(previous_records(run), run.index)
         if self.workers > 0:
             # forkserver: forking the reactor's process would copy its threads and sockets.
             self.pool = ProcessPool(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from scrapy import signals
@@ -16,14 +17,14 @@ from govcrawl.archive.captures import CaptureIndex
 from govcrawl.archive.dedupe import assign_group, text_fingerprint
 from govcrawl.archive.reports import (
     SCHEMA_VERSION,
+    GroupUnifier,
+    RecordFile,
     content_digest,
-    read_journal,
-    read_reports,
-    unify_groups,
-    write_reports,
+    write_report_lines,
 )
 from govcrawl.fleet import Fleet, connect
 from govcrawl.run import REPORT, CrawlRun, gone_evidence, run_of
+from pipelines.extract import previous_records
 from pipelines.items import Capture, ReportItem
 
 logger = logging.getLogger(__name__)
@@ -71,16 +72,24 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
 
 
 class ReportRecordPipeline:
+    """Records stay on disk for the whole run, so memory does not grow with the crawl: earlier
+    records are read back by offset from reports.jsonl (``previous``) and from the journal a
+    killed crawl left (``interrupted``); this run's go to the journal as they come, and only
+    each URL's status and journal offset are kept. At the end reports.jsonl is rewritten by
+    streaming them, one record in memory at a time."""
+
     def __init__(self, crawler: Crawler, run: CrawlRun) -> None:
         self.crawler = crawler
         self.run = run
         self.layout = run.layout
         self.index: CaptureIndex | None = None
-        self.previous: dict[str, dict[str, Any]] = {}
-        self.current: dict[str, dict[str, Any]] = {}
+        self.previous: RecordFile | None = None
+        # This run's records: URL -> status (and, outside a fleet, journal offset).
+        self.current: dict[str, str | None] = {}
+        self.current_at: dict[str, int] = {}
         self.journal_path = self.layout.root / "reports.journal.jsonl"
         self.journal: Any = None
-        self.interrupted: dict[str, dict[str, Any]] = {}
+        self.interrupted: RecordFile | None = None
         self.redirected_from: set[str] = set()
         # A fleet worker (crawler/fleet.py): records go to the shared capture index, judged
         # against its records; `govcrawl publish` writes reports.jsonl.
@@ -104,11 +113,12 @@ class ReportRecordPipeline:
         self.index = self.run.index
         if self.fleet_round is not None:
             return
-        self.previous = read_reports(self.layout.reports_jsonl)
+        self.previous = previous_records(self.run)
         # A crawl killed before its end left its records in the journal: they count as earlier.
-        self.interrupted = read_journal(self.journal_path)
-        self.previous.update(self.interrupted)
-        self.journal = self.journal_path.open("a", encoding="utf-8")
+        self.interrupted = RecordFile(self.journal_path)
+        self.journal = self.journal_path.open("ab")
+        if self.journal.tell() and not _ends_with_newline(self.journal_path):
+            self.journal.write(b"\n")  # after a torn last line, so the next record is whole
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ReportItem):
@@ -171,12 +181,13 @@ class ReportRecordPipeline:
                 record["published"],
             )
         record["published_earlier"] = earlier
-        self.current[item.url] = record
+        self.current[item.url] = record["status"]
         if self.fleet is not None and self.fleet_round is not None:
             self.fleet.note_redirects(self.fleet_round, item.extra.get("redirected_from") or ())
             self.index.put_report(record, round=self.fleet_round, run_id=self.run.run_id)
         else:
-            self.journal.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.current_at[item.url] = self.journal.tell()
+            self.journal.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
             self.journal.flush()
         # Only now may later crawls skip the page as a recently checked report.
         self.run.mark_pages([item.url, item.extra.get("landing_url") or item.url], REPORT)
@@ -186,7 +197,10 @@ class ReportRecordPipeline:
         if self.fleet_round is not None:
             assert self.index is not None
             return self.index.report_before(url, self.fleet_round) or {}
-        return self.previous.get(url, {})
+        assert self.previous is not None and self.interrupted is not None
+        if url in self.interrupted:
+            return self.interrupted.get(url) or {}
+        return self.previous.get(url) or {}
 
     def _status(
         self,
@@ -202,9 +216,10 @@ class ReportRecordPipeline:
         if not previous:
             # First recorded now: new, whatever errors came before.
             return "new"
-        if item.url in self.interrupted:
-            # Resuming a killed crawl: what it found then is what this crawl found.
-            return str(self.interrupted[item.url]["status"])
+        if self.interrupted is not None and item.url in self.interrupted:
+            # Resuming a killed crawl: what it found then is what this crawl found (``previous``
+            # is that record).
+            return str(previous["status"])
         if previous.get("status") == "gone":
             return "changed"  # back after it was gone
         if previous.get("content_digest"):
@@ -228,30 +243,86 @@ class ReportRecordPipeline:
         if self.index is None:
             return
         if self.fleet_round is not None:
-            self._count(self.current)  # what this worker recorded; publish sees the round
+            self._count(_tally(self.current.values()))  # what this worker recorded
             self.index = None
             return
-        merged = dict(self.previous)
-        for url, old in self.previous.items():
-            if url in self.current:
-                continue
-            gone = self._gone(url, old)
-            if gone is not None:
-                merged[url] = dict(old, status="gone", gone=gone)
-            elif old.get("status") != "gone":
-                merged[url] = dict(old, status="unchanged")
-        merged.update(self.current)
-        unify_groups(merged)
-        write_reports(self.layout.reports_jsonl, merged)
+        assert self.previous is not None and self.interrupted is not None
         self.journal.close()
+        earlier = set(self.previous) | set(self.interrupted)
+        urls = sorted(earlier | set(self.current))
+        # Pass 1: verdicts on the reports this run did not record, and their groups.
+        gone: dict[str, dict[str, Any]] = {}
+        for url in earlier:
+            if url not in self.current:
+                evidence = self._gone(url, self._earlier(url))
+                if evidence is not None:
+                    gone[url] = evidence
+        groups = GroupUnifier()
+        for url, record in self._final(urls, gone):
+            groups.add(url, record)
+        # Pass 2: reports.jsonl, sorted by URL as write_reports writes it.
+        counts = dict.fromkeys(("new", "changed", "unchanged", "gone"), 0)
+        write_report_lines(self.layout.reports_jsonl, self._grouped(urls, gone, groups, counts))
+        self.previous.close()
+        self.interrupted.close()
         self.journal_path.unlink(missing_ok=True)
         # The run's counts are the statuses reports.jsonl now holds.
-        self._count(merged)
+        self._count(counts)
         self.index = None  # the crawl run closes it when the engine stops
 
-    def _count(self, records: dict[str, dict[str, Any]]) -> None:
+    def _earlier(self, url: str) -> dict[str, Any]:
+        assert self.previous is not None and self.interrupted is not None
+        record = self.interrupted.get(url) if url in self.interrupted else self.previous.get(url)
+        assert record is not None
+        return record
+
+    def _final(
+        self, urls: Iterable[str], gone: dict[str, dict[str, Any]]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each URL's record as reports.jsonl will hold it, groups not yet unified: this run's
+        from the journal, an earlier one judged gone or unchanged now."""
+        assert self.interrupted is not None
+        for url in urls:
+            if url in self.current_at:
+                yield url, self.interrupted.read_at(self.current_at[url])
+                continue
+            old = self._earlier(url)
+            if url in gone:
+                yield url, dict(old, status="gone", gone=gone[url])
+            elif old.get("status") != "gone":
+                yield url, dict(old, status="unchanged")
+            else:
+                yield url, old
+
+    def _grouped(
+        self,
+        urls: Iterable[str],
+        gone: dict[str, dict[str, Any]],
+        groups: GroupUnifier,
+        counts: dict[str, int],
+    ) -> Iterator[dict[str, Any]]:
+        for url, record in self._final(urls, gone):
+            record["group"] = groups.group(url)
+            if record["status"] in counts:
+                counts[record["status"]] += 1
+            yield record
+
+    def _count(self, counts: dict[str, int]) -> None:
         stats = self.crawler.stats
         assert stats is not None
         for status in ("new", "changed", "unchanged", "gone"):
-            count = sum(1 for r in records.values() if r["status"] == status)
-            stats.set_value(f"govcrawl/reports/{status}", count)
+            stats.set_value(f"govcrawl/reports/{status}", counts.get(status, 0))
+
+
+def _tally(statuses: Iterable[str | None]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for status in statuses:
+        if status is not None:
+            counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def _ends_with_newline(path: Any) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(-1, 2)
+        return bool(fh.read(1) == b"\n")

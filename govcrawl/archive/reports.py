@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,31 +51,95 @@ def read_reports(path: Path) -> dict[str, dict[str, Any]]:
     return records
 
 
-def read_journal(path: Path) -> dict[str, dict[str, Any]]:
-    """Records a killed crawl appended before it could write reports.jsonl (a torn last line is
-    skipped: its capture is re-recorded by the next crawl)."""
-    records: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        with path.open(encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(rec, dict) and "url" in rec:
-                    records[rec["url"]] = rec
-    return records
-
-
 def write_reports(path: Path, records: dict[str, dict[str, Any]]) -> None:
     """Write sorted by URL to a temporary name and rename, so readers never see half a file."""
+    write_report_lines(path, (records[url] for url in sorted(records)))
+
+
+def write_report_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write ``records`` in the order given (one JSON line each) to a temporary name, fsync and
+    rename over ``path``: readers see the old file or the new one, never half a file. Streams:
+    one record in memory at a time."""
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
-        for url in sorted(records):
-            fh.write(json.dumps(records[url], ensure_ascii=False) + "\n")
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def iter_reports(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of reports.jsonl one at a time, in file order (none when it is missing)."""
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+class RecordFile:
+    """A JSON-lines file of report records (reports.jsonl, or its journal) held on disk: only
+    the byte offset of each URL's last record is kept in memory, and records are read back one at
+    a time. Lines that are not a JSON object with a ``url`` (a torn last line of a killed crawl's
+    journal) are skipped. Lookups by ``url`` and by page (``landing_url`` when the report is a
+    document, else ``url``). The file is reopened on demand after ``close``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offsets: dict[str, int] = {}
+        self.page_offsets: dict[str, int] = {}
+        self.fh: Any = None
+        if not path.exists():
+            return
+        offset = 0
+        with path.open("rb") as fh:
+            for line in fh:
+                if line.strip():
+                    try:
+                        rec = json.loads(line)
+                    except ValueError:  # UnicodeDecodeError included
+                        rec = None
+                    if isinstance(rec, dict) and "url" in rec:
+                        self.offsets[rec["url"]] = offset
+                        self.page_offsets[rec.get("landing_url") or rec["url"]] = offset
+                offset += len(line)
+
+    def __contains__(self, url: object) -> bool:
+        return url in self.offsets
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def get(self, url: str) -> dict[str, Any] | None:
+        """The last record of ``url``, or None."""
+        offset = self.offsets.get(url)
+        return None if offset is None else self.read_at(offset)
+
+    def by_page(self, page_url: str) -> dict[str, Any] | None:
+        """The last record whose report page (landing page, else URL) is ``page_url``, or None."""
+        offset = self.page_offsets.get(page_url)
+        return None if offset is None else self.read_at(offset)
+
+    def read_at(self, offset: int) -> dict[str, Any]:
+        """The record of the line starting at byte ``offset`` (lines appended since opening
+        included). Raises ValueError when no record starts there."""
+        if self.fh is None:
+            self.fh = self.path.open("rb")
+        self.fh.seek(offset)
+        rec = json.loads(self.fh.readline())
+        if not isinstance(rec, dict):
+            raise ValueError(f"{self.path}: no record at byte {offset}")
+        return rec
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
 
 
 _VARIANT_WORDS = re.compile(r"[（(]?(图片版|图文版|超链版|文字版|PDF版|pdf版|全文)[）)]?|\s+")
@@ -83,28 +148,60 @@ _VARIANT_WORDS = re.compile(r"[（(]?(图片版|图文版|超链版|文字版|PD
 def unify_groups(records: dict[str, dict[str, Any]]) -> None:
     """Copies of one report share a group: same text (MinHash groups from the dedupe stage) or,
     for copies with no text to compare (图片版 scans), the same agency, year and title once
-    variant words are dropped."""
-    parent: dict[str, str] = {}
-
-    def find(key: str) -> str:
-        while parent.setdefault(key, key) != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
+    variant words are dropped. Sets each record's ``group`` (str, or None)."""
+    groups = GroupUnifier()
     for url, rec in records.items():
-        keys = [f"url:{url}"]
+        groups.add(url, rec)
+    for url, rec in records.items():
+        rec["group"] = groups.group(url)
+
+
+class GroupUnifier:
+    """unify_groups without holding the records: ``add`` every record (only its URL, dedupe
+    group and title key are kept), then ``group(url)`` is its unified group (str, or None)."""
+
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+        self.urls: dict[str, int] = {}  # the URL strings are the caller's: no copies
+        self.nodes: dict[str, int] = {}
+        self.labels: dict[int, int] = {}  # node -> smallest dedupe group added under it
+
+    def _node(self, table: dict[str, int], key: str) -> int:
+        node = table.get(key)
+        if node is None:
+            node = table[key] = len(self.parent)
+            self.parent.append(node)
+        return node
+
+    def _find(self, node: int) -> int:
+        parent = self.parent
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    def add(self, url: str, rec: dict[str, Any]) -> None:
+        keys = []
         if rec.get("group") is not None:
             keys.append(f"fp:{rec['group']}")
         title = _VARIANT_WORDS.sub("", rec.get("title") or "")
         if title and rec.get("year") and rec.get("agency"):
             keys.append(f"title:{rec['agency']}|{rec['year']}|{title}")
-        for key in keys[1:]:
-            parent[find(key)] = find(keys[0])
-    labels: dict[str, list[int]] = {}
-    for url, rec in records.items():
-        if rec.get("group") is not None:
-            labels.setdefault(find(f"url:{url}"), []).append(int(rec["group"]))
-    for url, rec in records.items():
-        ids = labels.get(find(f"url:{url}"))
-        rec["group"] = str(min(ids)) if ids else None
+        root = self._find(self._node(self.urls, url))
+        label = int(rec["group"]) if rec.get("group") is not None else None
+        for key in keys:
+            other = self._find(self._node(self.nodes, key))
+            if other != root:
+                self.parent[other] = root
+                if other in self.labels:
+                    moved = self.labels.pop(other)
+                    label = moved if label is None else min(label, moved)
+        if label is not None:
+            self.labels[root] = min(label, self.labels.get(root, label))
+
+    def group(self, url: str) -> str | None:
+        node = self.urls.get(url)
+        if node is None:
+            return None
+        label = self.labels.get(self._find(node))
+        return None if label is None else str(label)
