@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -22,6 +23,7 @@ import psycopg
 import pytest
 import redis
 
+from govcrawl.extract.decode import decode_body
 from replica import expected
 from replica.process import ReplicaProcess
 from tests.conftest import (
@@ -32,8 +34,8 @@ from tests.conftest import (
     CrawlResult,
     run_govcrawl,
 )
-from tests.s3server import MotoServer, s3_server  # noqa: F401 (fixture)
-from tests.test_s3_archive import s3_env
+from tests.s3server import MotoServer, free_port, s3_server  # noqa: F401 (fixture)
+from tests.test_s3_archive import http_get, s3_env
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
@@ -362,6 +364,50 @@ def test_archivists_tools_over_the_fleets_archive(
         for n in ("fleet", "one")
     ]
     assert cells[0] == cells[1]
+    replay_reports(fleet, round1.published, got)
+
+
+def replay_reports(fleet: FleetRun, published: Path, records: dict[str, dict]) -> None:
+    """A stock pywb behind `govcrawl replay` serves the fleet's report pages as archived: their
+    key sentence and their click counter, read from the shared store (WARCs of any worker)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*GOVCRAWL, "replay", "--archive", str(published), "--port", str(port)],
+        cwd=REPO, env=fleet.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("replaying "), first
+        base = f"http://127.0.0.1:{port}/govcrawl/"
+        want = {r["url"]: r for r in expected.expected_reports(1)}
+        warcs: set[str] = set()
+        for url, rec in sorted(records.items()):
+            exp = want.get(url)
+            if not exp or not exp["key_sentences"] or exp["counter"] != "A":
+                continue
+            ts = re.sub(r"[^0-9]", "", rec["fetched"])[:14]
+            status, ctype, body = http_get(f"{base}{ts}/{url}")
+            assert status == 200, (url, status, body[:300])
+            text = "".join(decode_body(body, ctype)[0].split())
+            assert "".join(exp["key_sentences"][0].split()) in text, url
+            status, _, body = http_get(f"{base}{ts}id_/{exp['counter_url']}")
+            assert status == 200 and json.loads(body)["clicks"] == rec["clicks"], url
+            warcs.add(rec["warc"])
+            if len(warcs) >= 2:
+                break
+        assert len(warcs) >= 2, "the checked reports come from more than one WARC"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
 
 
 def wacz_pages(path: Path) -> set[str]:
