@@ -7,6 +7,7 @@ bucket prefix, and removes the keys and the schema afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -255,7 +256,21 @@ def round1(
         fleet.worker("second")
         # The late worker comes when the crawl is well under way and work is still queued.
         fleet.wait_until(lambda s: s["round_pages"] >= 5 and s["queued"] > 0)
-        fleet.worker("late")
+        # On a loaded machine the late worker may boot after the others fetched everything: hold
+        # them (SIGSTOP, well within their 30 s heartbeat) until it has started fetching.
+        running = [fleet.procs["early"], fleet.procs["second"]]
+        for proc in running:
+            os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            late = fleet.worker("late").pid
+            with contextlib.suppress(AssertionError):  # judged by the test, not here
+                fleet.wait_until(
+                    lambda s: any(w["pid"] == late and w["pages"] > 0 for w in s["workers"]),
+                    timeout=20,
+                )
+        finally:
+            for proc in running:
+                os.kill(proc.pid, signal.SIGCONT)
         codes = fleet.wait_workers()
         log = fleet.stop_replica()
         fleet.status()
