@@ -148,6 +148,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         overrides=overrides,
         verbose=args.verbose,
     )
+    return crawl_outcome(code, summary)
+
+
+def crawl_outcome(code: int, summary: dict[str, Any]) -> int:
+    """Print a finished crawl's summary line (or its one-line error); the exit code."""
     if "error" in summary:
         return _fail(code, summary["error"])
     print(summary_line(summary))

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from crawler.cli import UsageError, _fail, _parse_sets, _read_seeds
+from crawler.cli import UsageError, _fail, _parse_sets, _read_seeds, crawl_outcome
 from crawler.run import run_crawl
 from govcrawl.fleet import Fleet, FleetError, check_name, connect, status_lines, worker_id
 from govcrawl.run import (
@@ -203,14 +203,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         overrides=overrides,
         verbose=args.verbose,
     )
-    if "error" in summary:
-        return _fail(code, summary["error"])
-    print(summary_line(summary))
-    if code == EXIT_NOTHING_FETCHED:
-        if fleet.round_pages(rnd) > 0:
-            return EXIT_OK  # the others fetched it all: this worker was not needed
-        return _fail(code, "nothing could be fetched: check the network, the proxy and the seeds")
-    return code
+    if code == EXIT_NOTHING_FETCHED and "error" not in summary and fleet.round_pages(rnd) > 0:
+        print(summary_line(summary))
+        return EXIT_OK  # the others fetched it all: this worker was not needed
+    return crawl_outcome(code, summary)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
