@@ -25,7 +25,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from govcrawl.archive.reader import decode_content
 from tests.conftest import GOVCRAWL, REPO, crawl_env
-from tests.mockserver import GOOD, HOSTILE
+from tests.mockserver import ATTACHMENT, GOOD, HOSTILE
 
 pytestmark = pytest.mark.hostile
 
@@ -307,7 +307,12 @@ HOSTILE_CASES = {
     "crlflocation": ("archived", None),
     "dispositionpath": ("archived", None),
     "challenge202": ("blocked", None),  # round 2
+    "docxbomb": ("archived", None),  # the report; its attachment recorded with the reason
+    "pdfbomb": ("archived", None),
+    "bigtable": ("archived", None),  # 3 MiB of table under the tests' 4 MiB cap: extracted
 }
+# behaviour -> what the hostile report's attachment error says
+DOCUMENT_BOMBS = {"docxbomb": "zip bomb", "pdfbomb": "memory limit"}
 
 
 def _crawl_measured(
@@ -370,8 +375,18 @@ def test_hostile_servers_first_and_second_crawl(mock, tmp_path):
             assert outcomes["blocked"] == 1  # challenge202's 202 page
         # Second crawl: no hostile answer replaced a good capture.
         assert [u for u, r in recorded.items() if r["status"] == "gone"] == []
-        for kind in ("dataloss", "deephtml", "challenge202", "charsetlie"):
+        for kind in ("dataloss", "deephtml", "challenge202", "charsetlie", *DOCUMENT_BOMBS):
             assert "主动公开森林防火" in recorded[f"http://{kind}.example.gov.cn{HOSTILE}"]["text"]
+        # Document bombs: the report is extracted, its attachment recorded with the reason.
+        for kind, reason in DOCUMENT_BOMBS.items():
+            rec = recorded[f"http://{kind}.example.gov.cn{HOSTILE}"]
+            assert rec.get("extract_error") is None, (kind, rec.get("extract_error"))
+            [att] = rec["attachments"]
+            assert att["url"].startswith(f"http://{kind}.example.gov.cn{ATTACHMENT}.")
+            assert reason in att["error"], (kind, att)
+        table = recorded[f"http://bigtable.example.gov.cn{HOSTILE}"]
+        assert table.get("extract_error") is None and "主动公开森林防火" in table["text"]
+        assert len(table["text"]) > 1_000_000  # the table's text, not silently empty
     assert not Path("/tmp/evil.pdf").exists()
     # The bombs are archived as received, and read back bounded (the 304 path, export, WACZ).
     cap = 4 * 1024 * 1024
