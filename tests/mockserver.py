@@ -353,7 +353,7 @@ def docx_bomb(size: int) -> bytes:
             "_rels/.rels",
             b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
             b'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http:'
-            b"//schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" "
+            b'//schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
             b'Target="word/document.xml"/></Relationships>',
         ),
     ]
@@ -385,9 +385,7 @@ def pdf_bomb(size: int) -> bytes:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
-        + stream
-        + b"\nendstream",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -409,7 +407,8 @@ def table_page(size: int) -> bytes:
     ).encode()
     row = b"<tr>" + row + b"</tr>\n"
     header = "".join(
-        f"<th>{v}</th>" for v in ("事项", "本年收到", "予以公开", "部分公开", "不予公开", "无法提供", "其他")
+        f"<th>{v}</th>"
+        for v in ("事项", "本年收到", "予以公开", "部分公开", "不予公开", "无法提供", "其他")
     ).encode()
     head, tail = HOSTILE_REPORT.split(b"</div></body>")
     head += b"<table class='tj'><tr>" + header + b"</tr>\n"
