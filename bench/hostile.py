@@ -31,6 +31,7 @@ CASES = [
     "dataloss", "zstd", "gzipbomb", "deflatebomb", "brbomb", "endless", "oversize", "slowdrip",
     "silent", "redirectloop", "reset", "charsetlie", "deephtml", "crlflocation",
     "dispositionpath", "challenge202", "gateway", "cookie", "shrinks",
+    "docxbomb", "pdfbomb", "bigtable",
 ]  # fmt: skip
 SETTINGS = [
     "--set", "DOWNLOAD_DELAY=0", "--set", "AUTOTHROTTLE_ENABLED=False",
@@ -41,10 +42,13 @@ SETTINGS = [
 GIB = 1 << 30
 
 
-def start_mock(round_: int, bomb_mib: int) -> tuple[subprocess.Popen[str], str]:
+def start_mock(round_: int, bomb_mib: int, table_mib: float) -> tuple[subprocess.Popen[str], str]:
     cmd = [sys.executable, "-m", "tests.mockserver", "--round", str(round_)]
     proc = subprocess.Popen(
-        [*cmd, "--bomb-mib", str(bomb_mib)], cwd=REPO, stdout=subprocess.PIPE, text=True
+        [*cmd, "--bomb-mib", str(bomb_mib), "--table-mib", str(table_mib)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().split()
@@ -96,12 +100,32 @@ def outcome(kind: str, archive: Path) -> str:
                     truncated = rec.rec_headers.get_header("WARC-Truncated")
                     kinds.append(f"truncated ({truncated})" if truncated else rec.rec_type)
     retried = f", retried {out['retried']}" if out.get("retried") else ""
-    return ("archived: " + ", ".join(kinds) if kinds else "not linked") + retried
+    return (
+        ("archived: " + ", ".join(kinds) if kinds else "not linked")
+        + retried
+        + extracted(archive, url)
+    )
+
+
+def extracted(archive: Path, url: str) -> str:
+    """What the report record of ``url`` says of its extraction, when it was not plain."""
+    path = archive / "reports.jsonl"
+    if not path.exists():
+        return ""
+    with path.open(encoding="utf-8") as fh:
+        rec = next((r for r in map(json.loads, fh) if r["url"] == url), None)
+    if rec is None:
+        return ""
+    if rec.get("extract_error"):
+        return f"; extract_error: {rec['extract_error']}"
+    errors = [a["error"].split(": ", 1)[-1] for a in rec.get("attachments") or [] if a.get("error")]
+    return f"; attachment error: {errors[0][:60]}" if errors else ""
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bomb-mib", type=int, default=256)
+    ap.add_argument("--table-mib", type=float, default=50, help="the table page (bigtable)")
     ap.add_argument("--cases", help="comma-separated behaviours (default: all)")
     ap.add_argument("--json", help="also write the rows here")
     args = ap.parse_args()
@@ -109,7 +133,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="govcrawl-hostile-") as tmp:
         for round_ in (1, 2):
-            mock, proxy = start_mock(round_, args.bomb_mib)
+            mock, proxy = start_mock(round_, args.bomb_mib, args.table_mib)
             try:
                 for kind in cases:
                     tmpdir = Path(tmp) / f"tmp-{kind}-{round_}"
@@ -130,7 +154,7 @@ def main() -> int:
                     )
                     r = rows[-1]
                     print(
-                        f"{kind:16} {round_}  {r['outcome'][:58]:58} exit {code}  "
+                        f"{kind:16} {round_}  {r['outcome'][:110]:58} exit {code}  "
                         f"{r['peak_rss_mib']:7.1f} MiB  {r['seconds']:5.1f} s"
                         + (f"  LEFT {left}" if left else ""),
                         flush=True,

@@ -23,6 +23,7 @@ import argparse
 import gzip
 import socket
 import socketserver
+import struct
 import time
 import zlib
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from urllib.parse import urlsplit
 
 GOOD = "/xxgk/ndbg/202201/t20220128_1.html"
 HOSTILE = "/xxgk/ndbg/202201/t20220128_2.html"
+# The hostile report's attachment (docxbomb, pdfbomb): /xxgk/ndbg/202201/P020220128_2.docx
+ATTACHMENT = "/xxgk/ndbg/202201/P020220128_2"
 MIB = 1024 * 1024
 
 
@@ -73,6 +76,8 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     round = 1
     bomb_bytes = 16 * MIB  # what a bomb inflates to (--bomb-mib)
+    document_bomb_bytes = 1024 * MIB  # what the DOCX and PDF bombs inflate to (--doc-bomb-mib)
+    table_bytes = 3 * MIB  # the table page's size (--table-mib; the tests' cap is 4 MiB)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -132,7 +137,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, page("政府信息公开年报", f"<ul>{items}</ul>"))
         elif path == GOOD:
             self.send(200, GOOD_REPORT)
-        elif path.startswith(HOSTILE) and kind in BEHAVIOURS:
+        elif path.startswith((HOSTILE, ATTACHMENT)) and kind in BEHAVIOURS:
             BEHAVIOURS[kind](self)
         else:
             self.send(404, page("404", "页面不存在"))
@@ -314,6 +319,139 @@ def shrinks(h: Handler) -> None:
         h.send(200, HOSTILE_REPORT[:40], length=len(HOSTILE_REPORT), close=True)
 
 
+# -- document bombs and a huge table page ------------------------------------------------------
+
+
+def _deflate_blocks(size: int, chunk: int = MIB) -> tuple[bytes, int, int]:
+    """(raw deflate of ``size`` zero bytes, their CRC-32, their Adler-32), built cheaply: one
+    chunk is compressed once, ending in a full flush (no back-references across it), and the
+    same bytes repeated ``size // chunk`` times, then an empty final block."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = bytes(chunk)
+    block = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    count = size // chunk
+    crc, adler = 0, 1
+    for _ in range(count):
+        crc = zlib.crc32(zeros, crc)
+        adler = zlib.adler32(zeros, adler)
+    return block * count + c.flush(), crc, adler
+
+
+def docx_bomb(size: int) -> bytes:
+    """A .docx (zip) whose word/document.xml inflates to ``size`` bytes; its zip headers tell
+    the true size, as a zip tool would write them."""
+    parts = [
+        (
+            "[Content_Types].xml",
+            b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.'
+            b'org/package/2006/content-types"><Default Extension="rels" ContentType="application/'
+            b'vnd.openxmlformats-package.relationships+xml"/><Override PartName="/word/document.'
+            b'xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.'
+            b'document.main+xml"/></Types>',
+        ),
+        (
+            "_rels/.rels",
+            b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+            b'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http:'
+            b'//schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+            b'Target="word/document.xml"/></Relationships>',
+        ),
+    ]
+    out, central = bytearray(), bytearray()
+
+    def member(name: str, data: bytes, crc: int, raw_size: int) -> None:
+        fields = (20, 0, 8, 0, 0, crc, len(data), raw_size, len(name), 0)
+        offset = len(out)
+        out.extend(struct.pack("<4s5H3L2H", b"PK\x03\x04", *fields) + name.encode() + data)
+        central.extend(
+            struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, *fields, 0, 0, 0, 0, offset)
+            + name.encode()
+        )
+
+    for name, xml in parts:
+        member(name, zlib.compress(xml)[2:-4], zlib.crc32(xml), len(xml))
+    data, crc, _ = _deflate_blocks(size)
+    member("word/document.xml", data, crc, size)
+    count = len(parts) + 1
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(central), len(out), 0)
+    return bytes(out + central + end)
+
+
+def pdf_bomb(size: int) -> bytes:
+    """A one-page PDF whose content stream (FlateDecode) inflates to ``size`` bytes."""
+    data, _, adler = _deflate_blocks(size)
+    stream = b"\x78\xda" + data + struct.pack(">L", adler)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out.extend(b"%d 0 obj\n" % n + obj + b"\nendobj\n")
+    xref = len(out)
+    out.extend(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.extend(b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.extend(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+               % (len(objects) + 1, xref))  # fmt: skip
+    return bytes(out)
+
+
+def table_page(size: int) -> bytes:
+    """The hostile report with a statistics table that makes the page ``size`` bytes."""
+    row = "".join(
+        f"<td>{v}</td>" for v in ("行政许可", "1,234", "567", "89", "0", "12", "3")
+    ).encode()
+    row = b"<tr>" + row + b"</tr>\n"
+    header = "".join(
+        f"<th>{v}</th>"
+        for v in ("事项", "本年收到", "予以公开", "部分公开", "不予公开", "无法提供", "其他")
+    ).encode()
+    head, tail = HOSTILE_REPORT.split(b"</div></body>")
+    head += b"<table class='tj'><tr>" + header + b"</tr>\n"
+    tail = b"</table></div></body>" + tail
+    rows = max(1, (size - len(head) - len(tail)) // len(row))
+    return head + row * rows + tail
+
+
+_DOCUMENTS: dict[str, bytes] = {}
+
+
+def _cached(name: str, build: Callable[[], bytes]) -> bytes:
+    if name not in _DOCUMENTS:
+        _DOCUMENTS[name] = build()
+    return _DOCUMENTS[name]
+
+
+def document_bomb(ext: str) -> Callable[[Handler], None]:
+    content_type = {
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "pdf": "application/pdf",
+    }[ext]
+
+    def bomb(h: Handler) -> None:
+        """The hostile report links a .docx or .pdf that inflates to ``document_bomb_bytes``
+        (--doc-bomb-mib) when read (a zip member, a FlateDecode stream)."""
+        if h.path.split("?")[0].endswith(ATTACHMENT + "." + ext):
+            size = h.document_bomb_bytes
+            body = _cached(ext, lambda: (docx_bomb if ext == "docx" else pdf_bomb)(size))
+            h.send(200, body, [("Content-Type", content_type)])
+        else:
+            link = f'<p>附件：<a href="{ATTACHMENT}.{ext}">年度报告统计表.{ext}</a></p>'
+            h.send(200, HOSTILE_REPORT.replace(b"</body>", link.encode() + b"</body>"))
+
+    return bomb
+
+
+def bigtable(h: Handler) -> None:
+    """The report with a table that makes the page ``table_bytes`` (--table-mib); built on the
+    first request."""
+    h.send(200, _cached("table", lambda: table_page(h.table_bytes)))
+
+
 BEHAVIOURS: dict[str, Callable[[Handler], None]] = {
     "plain": plain,
     "dataloss": dataloss,
@@ -333,6 +471,9 @@ BEHAVIOURS: dict[str, Callable[[Handler], None]] = {
     "silent": silent,
     "challenge202": challenge202,
     "shrinks": shrinks,
+    "docxbomb": document_bomb("docx"),
+    "pdfbomb": document_bomb("pdf"),
+    "bigtable": bigtable,
 }
 
 
@@ -396,11 +537,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--round", type=int, default=1)
     ap.add_argument("--bomb-mib", type=int, default=16, help="what bombs inflate to (MiB)")
+    ap.add_argument("--doc-bomb-mib", type=int, default=1024, help="DOCX/PDF bombs inflate to")
+    ap.add_argument("--table-mib", type=float, default=3, help="the table page's size (MiB)")
     args = ap.parse_args(argv)
     Handler.round = args.round
     Handler.bomb_bytes = args.bomb_mib * MIB
+    Handler.document_bomb_bytes = args.doc_bomb_mib * MIB
+    Handler.table_bytes = int(args.table_mib * MIB)
     for coding in ("gzip", "deflate", "br"):  # built before the first request times out
         _BOMBS[coding] = _bomb(coding, Handler.bomb_bytes)
+    _DOCUMENTS["docx"] = docx_bomb(Handler.document_bomb_bytes)
+    _DOCUMENTS["pdf"] = pdf_bomb(Handler.document_bomb_bytes)
     server = Server(("127.0.0.1", args.port), Handler)
     print(f"READY http://127.0.0.1:{server.server_address[1]}", flush=True)
     server.serve_forever()

@@ -25,7 +25,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from govcrawl.archive.reader import decode_content
 from tests.conftest import GOVCRAWL, REPO, crawl_env
-from tests.mockserver import GOOD, HOSTILE
+from tests.mockserver import ATTACHMENT, GOOD, HOSTILE
 
 pytestmark = pytest.mark.hostile
 
@@ -307,7 +307,12 @@ HOSTILE_CASES = {
     "crlflocation": ("archived", None),
     "dispositionpath": ("archived", None),
     "challenge202": ("blocked", None),  # round 2
+    "docxbomb": ("archived", None),  # the report; its attachment recorded with the reason
+    "pdfbomb": ("archived", None),
+    "bigtable": ("archived", None),  # 3 MiB of table under the tests' 4 MiB cap
 }
+# behaviour -> what the hostile report's attachment error says
+DOCUMENT_BOMBS = {"docxbomb": "zip bomb", "pdfbomb": "memory limit"}
 
 
 def _crawl_measured(
@@ -348,10 +353,20 @@ def _crawl_measured(
     return proc, rss
 
 
+def encoding_bomb(uri: str) -> bool:
+    """A URL of the gzip, deflate or brotli bomb hosts."""
+    return uri.startswith(("http://gzipbomb.", "http://deflatebomb.", "http://brbomb."))
+
+
+# Seconds per document in the hostile crawl: the table page's extraction takes minutes.
+EXTRACT_TIMEOUT = 8
+
+
 def test_hostile_servers_first_and_second_crawl(mock, tmp_path):
     archive = tmp_path / "archive"
+    limit = ["--set", f"GOVCRAWL_EXTRACT_TIMEOUT={EXTRACT_TIMEOUT}"]
     for round in (1, 2):
-        proc, rss = _crawl_measured(archive, mock(round).url, tmp_path, *RECHECK_ALL)
+        proc, rss = _crawl_measured(archive, mock(round).url, tmp_path, *RECHECK_ALL, *limit)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "Traceback" not in proc.stderr
         assert rss < 1 << 30, f"round {round}: crawl peaked at {rss} bytes"
@@ -370,8 +385,21 @@ def test_hostile_servers_first_and_second_crawl(mock, tmp_path):
             assert outcomes["blocked"] == 1  # challenge202's 202 page
         # Second crawl: no hostile answer replaced a good capture.
         assert [u for u, r in recorded.items() if r["status"] == "gone"] == []
-        for kind in ("dataloss", "deephtml", "challenge202", "charsetlie"):
+        for kind in ("dataloss", "deephtml", "challenge202", "charsetlie", *DOCUMENT_BOMBS):
             assert "主动公开森林防火" in recorded[f"http://{kind}.example.gov.cn{HOSTILE}"]["text"]
+        # Document bombs: the report is extracted, its attachment recorded with the reason.
+        for kind, reason in DOCUMENT_BOMBS.items():
+            rec = recorded[f"http://{kind}.example.gov.cn{HOSTILE}"]
+            assert rec.get("extract_error") is None, (kind, rec.get("extract_error"))
+            [att] = rec["attachments"]
+            assert att["url"].startswith(f"http://{kind}.example.gov.cn{ATTACHMENT}.")
+            assert reason in att["error"], (kind, att)
+        # The table page: archived, and its extraction stopped at the time limit, named.
+        table = recorded[f"http://bigtable.example.gov.cn{HOSTILE}"]
+        assert (table["extract_error"], table["text"]) == (
+            f"time limit ({EXTRACT_TIMEOUT} s)",
+            None,
+        )
     assert not Path("/tmp/evil.pdf").exists()
     # The bombs are archived as received, and read back bounded (the 304 path, export, WACZ).
     cap = 4 * 1024 * 1024
@@ -379,11 +407,11 @@ def test_hostile_servers_first_and_second_crawl(mock, tmp_path):
     for kind, uri, rec in records(archive):
         revisits += (
             kind == "revisit"
-            and "bomb." in uri
+            and encoding_bomb(uri)
             and uri.endswith(HOSTILE)
             and "server-not-modified" in (rec.rec_headers.get_header("WARC-Profile") or "")
         )
-        if kind == "response" and "bomb." in uri and uri.endswith(HOSTILE):
+        if kind == "response" and encoding_bomb(uri) and uri.endswith(HOSTILE):
             encoding = rec.http_headers.get_header("Content-Encoding")
             body = rec.raw_stream.read()
             assert len(body) < 100_000  # compressed, as received
@@ -392,10 +420,29 @@ def test_hostile_servers_first_and_second_crawl(mock, tmp_path):
     assert (bombs, revisits) == (3, 3)  # round 2: 304s, server-not-modified revisits
     # Every other archived payload decodes with warcio (what pywb and `warcio check` use).
     for kind, uri, rec in records(archive):
-        if kind == "response" and "bomb." not in uri:
+        if kind == "response" and not encoding_bomb(uri):
             encoding = rec.http_headers.get_header("Content-Encoding")
             assert encoding in (None, "gzip", "deflate"), (uri, encoding)
             rec.content_stream().read()
+
+
+# -- document bombs, without a crawl ---------------------------------------------------------
+
+
+def test_a_docx_bomb_is_refused_from_its_zip_headers_without_inflating():
+    import resource
+    import time
+
+    from govcrawl.extract.attachments import AttachmentError, extract_attachment_text
+    from tests.mockserver import MIB, docx_bomb
+
+    body = docx_bomb(1024 * MIB)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    with pytest.raises(AttachmentError, match=r"report\.docx.*inflates to 1073742460 bytes"):
+        extract_attachment_text(body, "report.docx")
+    assert time.monotonic() - started < 2
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KiB
 
 
 # -- counters with cache-busters (issue 15), without a crawl ----------------------------------

@@ -51,6 +51,10 @@ __all__ = [
 ATTACHMENT_EXTENSIONS: tuple[str, ...] = (".pdf", ".doc", ".docx", ".wps", ".xls", ".xlsx")
 _EXT_RE = re.compile(r"\.(?:pdf|docx?|wps|xlsx?)$", re.IGNORECASE)
 _TOOL_TIMEOUT = 120  # seconds for catdoc/antiword on one file
+# What the members of a .docx/.xlsx may inflate to, together (bytes): a zip bomb is refused
+# from its headers before anything is inflated (zipfile reads no more than a member's stated
+# size, so the headers cannot understate it).
+ZIP_MAX_INFLATED = 256 * 1024 * 1024
 
 
 class AttachmentError(Exception):
@@ -400,11 +404,25 @@ def _has_numbers(text: str) -> bool:
     return len(cells) > 1 and _NUMBER_CELL.fullmatch(cells[-1]) is not None
 
 
+def _check_zip_sizes(body: bytes) -> None:
+    """Raise ``AttachmentError`` when the zip's members would inflate past ZIP_MAX_INFLATED."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not a readable zip: the reader says why
+    if total > ZIP_MAX_INFLATED:
+        raise AttachmentError(
+            f"inflates to {total} bytes, over the {ZIP_MAX_INFLATED}-byte limit (a zip bomb)"
+        )
+
+
 def _docx_text(body: bytes) -> str:
     from docx import Document
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    _check_zip_sizes(body)
     doc = Document(io.BytesIO(body))
     lines: list[str] = []
     for block in doc.iter_inner_content():
@@ -457,6 +475,7 @@ def _xlsx_value(v: Any) -> str:
 def _xlsx_text(body: bytes) -> str:
     from openpyxl import load_workbook
 
+    _check_zip_sizes(body)
     # Not read_only: merged ranges are only known in the full model.
     wb = load_workbook(io.BytesIO(body), data_only=True)
     try:
@@ -607,6 +626,18 @@ _EXTRACTORS: dict[str, Callable[[bytes], str]] = {
 }
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError, or a library's error raised from one (pdfminer wraps it)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, MemoryError):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
 def extract_attachment_text(body: bytes, filename: str, content_type: str | None = None) -> str:
     """The text of one attachment; tables come out as rows of tab-separated cells.
 
@@ -621,7 +652,14 @@ def extract_attachment_text(body: bytes, filename: str, content_type: str | None
             warnings.simplefilter("always")
             try:
                 text = _EXTRACTORS[kind](body)
+            except AttachmentError as exc:
+                raise AttachmentError(f"cannot read {filename} as .{kind}: {exc}") from exc
             except Exception as exc:  # any library failure means the file is unreadable
+                if _out_of_memory(exc):  # the worker's address-space limit (pipelines/extract)
+                    raise AttachmentError(
+                        f"cannot read {filename} as .{kind}: memory limit ({type(exc).__name__}:"
+                        f" {exc})"
+                    ) from exc
                 raise AttachmentError(
                     f"cannot read {filename} as .{kind}: {type(exc).__name__}: {exc}"
                 ) from exc
