@@ -112,6 +112,9 @@ GOVCRAWL_SCHEDULE_SLACK = 6 * 3600
 GOVCRAWL_CLOCK_OFFSET = None
 # Whole-site mode: follow every in-scope link, not only the way to the report columns.
 GOVCRAWL_FOLLOW_ALL = False
+# Bytes of a page's (decoded) body past which it is archived but not parsed (0: no limit): the
+# parsed tree of a 50 MB table page alone takes gigabytes.
+GOVCRAWL_PARSE_MAXSIZE = 8 * 1024 * 1024
 # Extraction worker processes (0: extract in the crawl process, without limits), and the limits
 # of one document: seconds, and bytes of address space of its worker (pipelines/extract.py).
 GOVCRAWL_EXTRACT_WORKERS = 1

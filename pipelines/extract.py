@@ -66,6 +66,8 @@ def _extract(url: str, html: str, attachments: list[dict[str, Any]]) -> dict[str
         return result
     except MemoryError:
         return {"error": "memory limit"}
+    except Exception as exc:  # some library errors (lxml's) cannot be pickled back: say it here
+        return {"error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
 def failed(reason: str) -> dict[str, Any]:

@@ -638,3 +638,28 @@ def _processes_in(workdir: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def test_a_page_over_the_parse_limit_is_archived_not_parsed_and_named(mock, tmp_path):
+    # The table page (3 MiB) under a 1 MiB parse limit: archived whole, never parsed (a 50 MB
+    # one took the crawl past 3 GiB while parsed), counted; the good report beside it recorded.
+    archive = tmp_path / "archive"
+    limit = ["--set", f"GOVCRAWL_PARSE_MAXSIZE={1024 * 1024}"]
+    proc = crawl(archive, ["bigtable"], mock().url, *limit)
+    assert proc.returncode == 0, proc.stderr
+    url = f"http://bigtable.example.gov.cn{HOSTILE}"
+    sizes = [
+        len(rec.content_stream().read())
+        for kind, uri, rec in records(archive)
+        if kind == "response" and uri == url
+    ]
+    assert len(sizes) == 1 and sizes[0] > 1024 * 1024
+    assert summary_skipped(archive) == {"too_large_to_parse": 1}
+    got = reports(archive)
+    assert url not in got and f"http://bigtable.example.gov.cn{GOOD}" in got
+    lines = output_lines(proc)
+    assert len(lines) == 2 and any("GOVCRAWL_PARSE_MAXSIZE" in ln for ln in lines), lines
+
+
+def summary_skipped(archive: Path) -> dict:
+    return dict(last_summary(archive)["outcomes"].get("skipped") or {})

@@ -122,12 +122,15 @@ class PortalSpider(scrapy.Spider):
         # Whole-site mode (benchmarks, broad archiving): every in-scope link, not only the way
         # to the reports. Set by from_crawler from GOVCRAWL_FOLLOW_ALL.
         self.follow_all = False
+        # Pages over this many bytes are archived but not parsed (GOVCRAWL_PARSE_MAXSIZE).
+        self.parse_maxsize = 0
         self.run: CrawlRun | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.follow_all = crawler.settings.getbool("GOVCRAWL_FOLLOW_ALL")
+        spider.parse_maxsize = crawler.settings.getint("GOVCRAWL_PARSE_MAXSIZE")
         return spider
 
     def _crawl_run(self) -> CrawlRun:
@@ -199,6 +202,15 @@ class PortalSpider(scrapy.Spider):
         yield from self._parse_page(response)
 
     def _parse_page(self, response: Response) -> Iterator[Any]:
+        if 0 < self.parse_maxsize < len(response.body):
+            # A parsed tree costs tens of times the page: a 50 MB table page would take the
+            # crawl past gigabytes. Archived as received; named in the run summary.
+            self.logger.warning(
+                "not parsed: %s is %d bytes, over GOVCRAWL_PARSE_MAXSIZE (%d)",
+                response.url, len(response.body), self.parse_maxsize,
+            )  # fmt: skip
+            self._stat("govcrawl/skipped/too_large_to_parse")
+            return
         role = response.meta.get("role", HOME)
         html, encoding = decode_body(response.body, _header(response, b"Content-Type"))
         encoding = url_encoding(encoding)
