@@ -36,7 +36,7 @@ from tests.conftest import (
     run_govcrawl,
 )
 from tests.s3server import MotoServer, free_port, s3_server  # noqa: F401 (fixture)
-from tests.test_s3_archive import http_get, s3_env
+from tests.test_s3_archive import http_get, s3_env, stop_process
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
@@ -413,16 +413,7 @@ def replay_reports(fleet: FleetRun, published: Path, records: dict[str, dict]) -
                 break
         assert len(warcs) >= 2, "the checked reports come from more than one WARC"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+        stop_process(proc)
 
 
 def wacz_pages(path: Path) -> set[str]:

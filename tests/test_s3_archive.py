@@ -386,17 +386,22 @@ def test_crawl_into_s3_then_index_history_export_wacz_and_replay_from_s3(
         assert checked == 2
         assert list(layout.warc_dir.iterdir()) == [], "replay read S3, it downloaded nothing"
     finally:
-        proc_replay.send_signal(signal.SIGTERM)
-        try:
-            proc_replay.wait(timeout=30)
-        finally:
-            if proc_replay.poll() is None:
-                proc_replay.kill()
-                proc_replay.wait()
-            for stream in (proc_replay.stdout, proc_replay.stderr):
-                if stream is not None:
-                    stream.close()
+        stop_process(proc_replay)
     assert proc_replay.returncode == 0
+
+
+def stop_process(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL after 30 s; its pipes closed."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
 # -- 2. a store outage in the middle of a crawl -------------------------------------------------
