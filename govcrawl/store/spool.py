@@ -401,7 +401,8 @@ def open_warc(
     layout: ArchiveLayout, name: str, offset: int = 0, length: int | None = None
 ) -> BinaryIO:
     """A WARC (or ``length`` bytes of it from ``offset``): from the local folder when present
-    (also while still ``.open``), else by ranged GET from the store recorded in store.json."""
+    (also while still ``.open``), else by ranged GET from the store recorded in store.json.
+    Raises FileNotFoundError when neither holds it."""
     if not name or "/" in name or "\\" in name or name.startswith("."):
         raise ValueError(f"bad WARC file name {name!r}")
     for candidate in (layout.warc_path(name), layout.warc_path(name + OPEN_SUFFIX)):
@@ -410,15 +411,12 @@ def open_warc(
         except FileNotFoundError:
             continue
     manifest = read_manifest(layout)
-    entry = manifest["objects"].get(f"warc/{name}")
-    if entry is None and manifest["store"]:
-        # A fleet shares one store: another worker's WARC is there, not in our store.json.
-        store = _cached_store(manifest["store"], _read_endpoint(manifest, manifest["store"]))
-        if store.exists(f"warc/{name}"):
-            return store.open_range(f"warc/{name}", offset, length)
-    if entry is None:
-        raise FileNotFoundError(f"WARC {name} is neither in {layout.warc_dir} nor in store.json")
+    entry = manifest["objects"].get(f"warc/{name}") or {}
+    # Not in store.json: a fleet shares one store, another worker's WARC may be there. A
+    # missing object raises FileNotFoundError from the store itself (one GET, no HEAD first).
     uri = entry.get("store") or manifest["store"]
+    if not uri:
+        raise FileNotFoundError(f"WARC {name} is neither in {layout.warc_dir} nor in store.json")
     store = _cached_store(uri, _read_endpoint(manifest, uri))
     return store.open_range(f"warc/{name}", offset, length)
 
