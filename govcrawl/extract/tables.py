@@ -62,6 +62,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -995,8 +996,16 @@ def _solve(
             later = backward[i]
         possible = {i: forward[i] & backward[i] for i in stretch}
         feasible = all(possible[i] for i in stretch)
+        # Without a consistent reading, a row that two runs could take is neither's.
+        wanted = Counter(r for i in stretch for r, _ in options[i])
         for i in stretch:
             rows = {by_index[x] for x in possible[i]} if feasible else {r for r, _ in options[i]}
+            if not feasible and len(rows) == 1 and wanted[next(iter(rows))] > 1:
+                row = next(iter(rows))
+                note = f"{what}.{row}: several rows of numbers could be this row's; left null"
+                if note not in warnings:
+                    warnings.append(note)
+                continue
             if len(rows) == 1:
                 (row,) = rows
                 placed[i] = (row, dict(options[i])[row])
