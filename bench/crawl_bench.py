@@ -23,16 +23,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.crawlsettings import fast  # noqa: E402
 from replica.process import ReplicaProcess  # noqa: E402
 
-# The replica answers at once: no politeness delays (the demo's settings, crawler/cli.py).
-FAST = [
-    "--set", "DOWNLOAD_DELAY=0",
-    "--set", "AUTOTHROTTLE_ENABLED=False",
-    "--set", "CONCURRENT_REQUESTS=16",
-    "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-    "--set", "GOVCRAWL_RETRY_BACKOFF=1.0",
-]  # fmt: skip
+FAST = fast()
 
 
 def crawl_env(proxy: str) -> dict[str, str]:

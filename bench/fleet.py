@@ -27,19 +27,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.crawlsettings import fast  # noqa: E402
 from replica.process import ReplicaProcess  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
 GOVCRAWL = [sys.executable, "-m", "crawler.cli"]
-FAST = [
-    "--set", "DOWNLOAD_DELAY=0",
-    "--set", "AUTOTHROTTLE_ENABLED=False",
-    "--set", "CONCURRENT_REQUESTS=16",
-    "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-    "--set", "GOVCRAWL_RETRY_BACKOFF=1.0",
-    "--set", "GOVCRAWL_FOLLOW_ALL=True",
-]  # fmt: skip
+FAST = fast(GOVCRAWL_FOLLOW_ALL=True)
 
 
 def run_fleet(workers: int, scale: int, latency: float, tmp: Path) -> dict[str, float]:
