@@ -199,7 +199,10 @@ def test_pdf_chinese_text_and_ruled_table() -> None:
     assert any(line.startswith(R.row_labels("2021")["other_no_fee"] + "\t") for line in lines)
 
 
-FILES = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: the same draws on every run (a CI run must not fail by chance).
+FILES = settings(
+    max_examples=8, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @FILES

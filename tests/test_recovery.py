@@ -125,8 +125,11 @@ def torn_copy(base_archive, root: Path, data: bytes) -> tuple[ArchiveLayout, Cap
     return layout, index
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+@settings(  # derandomized: the same cut points on every run
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(cut_fraction=st.floats(min_value=0.0, max_value=1.0))
 def test_truncated_at_any_point_recovers(tmp_path, base_archive, cut_fraction):
