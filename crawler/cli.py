@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -85,10 +86,23 @@ def _check_store(uri: str | None) -> str | None:
     if uri:
         from govcrawl.store import STORE_SCHEMES
 
-        scheme = urlsplit(uri).scheme.lower()
+        parts = urlsplit(uri)
+        scheme = parts.scheme.lower()
         if len(scheme) > 1 and scheme not in STORE_SCHEMES:  # one letter: a Windows drive
             raise UsageError(f"unsupported store {uri!r}: use s3://bucket/prefix or a path")
+        # botocore's own rule for bucket names (S3-compatible stores allow more than AWS).
+        if scheme == "s3" and not re.fullmatch(r"[a-zA-Z0-9.\-_]{1,255}", parts.netloc):
+            raise UsageError(f"bad store {uri!r}: no usable bucket name; use s3://bucket/prefix")
     return uri
+
+
+def _check_endpoint(url: str | None) -> str | None:
+    """A typo'd --endpoint-url is bad input (exit 2), not an unreadable store (exit 4)."""
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"bad --endpoint-url {url!r}: use http(s)://host[:port]")
+    return url
 
 
 def _existing_archive(archive: str) -> Any:
@@ -133,6 +147,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     seeds = _read_seeds(args)
     overrides = _parse_sets(args.set)
     _check_store(args.store or os.environ.get("GOVCRAWL_STORE"))
+    _check_endpoint(args.endpoint_url)
     from govcrawl.archive.layout import ArchiveError, ArchiveLayout
 
     try:  # before Scrapy starts: an unusable folder is one line, exit 4
@@ -304,6 +319,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_wacz(args: argparse.Namespace) -> int:
     from govcrawl.archive.reports import read_reports
     from govcrawl.publish.wacz import build_wacz
+    from govcrawl.store import StoreError
 
     layout = _existing_archive(args.archive)
     reports = list(read_reports(layout.reports_jsonl).values())
@@ -311,6 +327,8 @@ def cmd_wacz(args: argparse.Namespace) -> int:
         out = build_wacz(layout, Path(args.output), reports)
     except ValueError as exc:  # nothing sealed to package
         return _fail(EXIT_ARCHIVE, str(exc))
+    except StoreError as exc:  # a WARC only in the store, which cannot be read now
+        return _fail(EXIT_CRAWL_FAILED, str(exc).splitlines()[0])
     except OSError as exc:
         return _fail(EXIT_USAGE, f"cannot write {args.output}: {exc.strerror or exc}")
     print(f"govcrawl: WACZ written to {out}")

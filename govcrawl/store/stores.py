@@ -41,6 +41,12 @@ class StoreVerificationError(StoreError):
     """The object in the store does not match the local file (size or checksum)."""
 
 
+class StoreReadError(StoreError, OSError):
+    """A read from the store failed (unreachable, access denied, ...). An OSError, as a local
+    file that cannot be read is, so readers that fall back on an unreadable file (a 304's
+    original, a revisit's target) fall back on it too instead of stopping the crawl."""
+
+
 @dataclass(frozen=True)
 class UploadResult:
     """One confirmed upload."""
@@ -496,8 +502,9 @@ class S3Store:
 
     def open_range(self, key: str, start: int, length: int | None) -> BinaryIO:
         """A streaming ranged GET: bytes arrive as the caller reads them. Raises
-        FileNotFoundError when the object does not exist (as the local store does)."""
-        from botocore.exceptions import ClientError
+        FileNotFoundError when the object does not exist (as the local store does),
+        StoreReadError (an OSError) when the store cannot be read."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
         if length == 0:
             return io.BytesIO(b"")
@@ -510,7 +517,9 @@ class S3Store:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in ("404", "NoSuchKey", "NotFound"):
                 raise FileNotFoundError(f"{self.describe()}/{key} does not exist") from None
-            raise
+            raise StoreReadError(f"cannot read {self.describe()}/{key}: {exc}") from None
+        except BotoCoreError as exc:  # unreachable endpoint, timeout, bad credentials
+            raise StoreReadError(f"cannot read {self.describe()}/{key}: {exc}") from None
         body: BinaryIO = response["Body"]
         return body
 
