@@ -17,7 +17,12 @@ from govcrawl.archive.reader import RecordNotFound, RecordReader
 from govcrawl.store import open_store
 from tests import nightportal as portal
 from tests.conftest import GOVCRAWL, REPO, crawl_env
-from tests.s3server import MotoServer, aws_env, free_port  # noqa: F401 (fixture)
+from tests.s3server import (  # noqa: F401 (fixtures)
+    MotoServer,
+    aws_env,
+    free_port,
+    s3_server,
+)
 from tests.test_second_night import FAST, SEEDS, night_portal, s3_env_extra
 
 SECOND_NIGHT = str(23 * 3600)  # GOVCRAWL_CLOCK_OFFSET of the next night's cron run
@@ -149,3 +154,46 @@ def test_an_unreachable_store_is_an_unreadable_record_for_the_reader(aws_env: No
     )
     with pytest.raises(RecordNotFound):
         reader.read("x.warc.gz", 0, 100)
+
+
+# -- a typo'd prefix on a later night -----------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a crawl with another --store prefix than the archive's is accepted silently; a fresh "
+    "folder taking over that prefix drops every capture row of the earlier nights",
+)
+def test_a_fresh_folder_keeps_every_night_after_a_prefix_typo(
+    tmp_path: Path,
+    s3_server: MotoServer,  # noqa: F811
+) -> None:
+    """README: "a fresh machine with only the bucket carries on where the last crawl ended".
+    Night 2 ran with `--store s3://B/nigth` (typo of night): the folder carries on, its
+    store.json naming each object's prefix, but the capture index snapshot in `nigth` points at
+    WARCs under `night`, which a takeover from `nigth` does not list: recovery drops their rows
+    and `sync --verify` finds nothing missing."""
+    bucket = s3_server.create_bucket()
+    env_s3 = s3_env_extra(tmp_path)
+    url = portal.report_url(2023)
+
+    def crawl(archive: Path, prefix: str, night: int, *extra: str) -> None:
+        store = ["--store", f"s3://{bucket}/{prefix}", "--endpoint-url", s3_server.url]
+        offset = {"GOVCRAWL_CLOCK_OFFSET": str((night - 1) * 23 * 3600)}
+        with night_portal(tmp_path, min(night, 2)) as (proxy, _log):
+            args = ["crawl", *SEEDS, "--archive", str(archive), *FAST, *store, *extra]
+            proc = govcrawl(args, crawl_env(proxy) | env_s3 | offset)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+
+    def captures(archive: Path) -> list[dict]:
+        proc = govcrawl(["history", url, "--archive", str(archive)], crawl_env(None) | env_s3)
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads(line) for line in proc.stdout.splitlines()]
+
+    crawl(tmp_path / "a", "night", 1)
+    crawl(tmp_path / "a", "nigth", 2, "--max-pages", "1")
+    before = captures(tmp_path / "a")
+    assert before  # the folder itself still has night 1's capture
+    crawl(tmp_path / "fresh", "nigth", 3, "--max-pages", "1")
+    kept = {(c["fetched"], c["warc"], c["offset"]) for c in captures(tmp_path / "fresh")}
+    assert {(c["fetched"], c["warc"], c["offset"]) for c in before} <= kept
