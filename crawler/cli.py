@@ -258,9 +258,14 @@ def cmd_history(args: argparse.Namespace) -> int:
     layout = ArchiveLayout(Path(args.archive))
     if not args.index and not layout.captures_db.exists():
         return _fail(EXIT_ARCHIVE, f"no capture index in {args.archive}")
-    index = CaptureIndex.open(args.index or layout.captures_db, schema=args.index_schema)
+    url = _check_url(args.url)
     try:
-        rows = index.history(_check_url(args.url))
+        index = CaptureIndex.open(args.index or layout.captures_db, schema=args.index_schema)
+    except Exception as exc:  # psycopg/sqlite3: server down, no such role; the DSN is not shown
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return _fail(EXIT_CRAWL_FAILED, f"cannot open the capture index: {first}")
+    try:
+        rows = index.history(url)
         for row in rows:
             print(
                 json.dumps(
