@@ -391,6 +391,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def _verify_store(layout: Any, store: Any, args: argparse.Namespace) -> int:
     """`sync --verify`: list the store against store.json and the capture index."""
     from govcrawl.archive.captures import CaptureIndex
+    from govcrawl.store import StoreError
     from govcrawl.store.sync import verify_store
 
     target = args.capture_index or (layout.captures_db if layout.captures_db.exists() else None)
@@ -400,6 +401,8 @@ def _verify_store(layout: Any, store: Any, args: argparse.Namespace) -> int:
             names = index.warc_names()
     try:
         report = verify_store(layout, store, names)
+    except StoreError as exc:  # unreachable, access denied: it says which store
+        return _fail(EXIT_CRAWL_FAILED, str(exc))
     except Exception as exc:  # the store's own errors: unreachable, access denied
         return _fail(EXIT_CRAWL_FAILED, f"cannot list {store.describe()}: {exc}")
     for key in report.missing:

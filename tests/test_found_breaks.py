@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
+import redis
 
 from govcrawl.archive.reader import RecordNotFound, RecordReader
 from govcrawl.store import open_store
@@ -226,3 +229,54 @@ def test_crawl_with_the_index_server_down_is_one_line(tmp_path: Path) -> None:
     proc = govcrawl(args, crawl_env(None), timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+# -- publish while the store or the index is down -----------------------------------------------
+
+REDIS = "redis://127.0.0.1:6379/0"
+PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def seeded_round(tmp_path: Path) -> Iterator[list[str]]:
+    """A named crawl with round 1 seeded (nothing crawled): the `publish --force` arguments."""
+    name = f"brk{uuid.uuid4().hex[:10]}"
+    env = crawl_env(None) | s3_env_extra(tmp_path)
+    try:
+        seed = govcrawl(["seed", "--crawl", name, "--redis", REDIS, "http://a.example/"], env)
+        assert seed.returncode == 0, seed.stderr
+        yield ["publish", "--crawl", name, "--redis", REDIS, "--force"]
+    finally:
+        client = redis.Redis.from_url(REDIS)
+        keys = list(client.scan_iter(match=f"govcrawl:{name}:*"))
+        if keys:
+            client.delete(*keys)
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "govcrawl_{name}" CASCADE')
+
+
+def test_publish_with_the_store_down_is_one_line_and_exit_1(
+    tmp_path: Path, seeded_round: list[str]
+) -> None:
+    """It was botocore's traceback (listing the store to take over its archive)."""
+    name = seeded_round[2]
+    args = [*seeded_round, "--archive", str(tmp_path / "pub"), "--index", PG]
+    args += ["--index-schema", f"govcrawl_{name}", "--store", "s3://bucket/fleet"]
+    args += ["--endpoint-url", f"http://127.0.0.1:{free_port()}"]
+    proc = govcrawl(args, crawl_env(None) | s3_env_extra(tmp_path), timeout=120)
+    assert (proc.returncode, proc.stderr.count("\n")) == (1, 1), proc.stderr[-3000:]
+    assert "s3://bucket/fleet" in proc.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="publish with its PostgreSQL index down is psycopg's traceback (crawler/fleetcmd.py "
+    "cmd_publish opens CaptureIndex unguarded)",
+)
+def test_publish_with_the_index_server_down_is_one_line(
+    tmp_path: Path, seeded_round: list[str]
+) -> None:
+    args = [*seeded_round, "--archive", str(tmp_path / "pub"), "--index", dead_postgres()]
+    proc = govcrawl(args, crawl_env(None), timeout=120)
+    assert proc.returncode in (1, 6) and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.stderr.count("\n") == 1 and "not-shown" not in proc.stderr

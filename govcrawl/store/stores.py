@@ -524,20 +524,23 @@ class S3Store:
         return body
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        base = f"{self.prefix}/" if self.prefix else ""
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix):
-            for obj in page.get("Contents", ()):
-                yield obj["Key"][len(base) :]
+        """Keys under ``prefix``. Raises StoreReadError when the store cannot be listed."""
+        yield from self.sizes(prefix)
 
     def sizes(self, prefix: str = "") -> dict[str, int]:
-        """{key: size in bytes} of every object under ``prefix`` (one listing, no HEADs)."""
+        """{key: size in bytes} of every object under ``prefix`` (one listing, no HEADs).
+        Raises StoreReadError (an OSError) when the store cannot be listed."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         base = f"{self.prefix}/" if self.prefix else ""
         paginator = self.client.get_paginator("list_objects_v2")
         out: dict[str, int] = {}
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix):
-            for obj in page.get("Contents", ()):
-                out[obj["Key"][len(base) :]] = int(obj["Size"])
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix):
+                for obj in page.get("Contents", ()):
+                    out[obj["Key"][len(base) :]] = int(obj["Size"])
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreReadError(f"cannot list {self.describe()}: {exc}") from None
         return out
 
     def describe(self) -> str:
