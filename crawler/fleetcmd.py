@@ -31,6 +31,11 @@ EXIT_SERVICE = 6
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
 
+def _first(exc: BaseException) -> str:
+    """The first line of a driver's message (psycopg adds hints on further lines)."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def _fleet(args: argparse.Namespace) -> Fleet:
     try:
         name = check_name(args.crawl)
@@ -50,7 +55,11 @@ def cmd_seed(args: argparse.Namespace) -> int:
     if args.index:
         from govcrawl.archive.captures import CaptureIndex
 
-        with CaptureIndex.open(args.index, schema=args.index_schema) as index:
+        try:
+            index = CaptureIndex.open(args.index, schema=args.index_schema)
+        except Exception as exc:  # psycopg: server down, no such role; the DSN is not shown
+            return _fail(EXIT_SERVICE, f"cannot open the shared capture index: {_first(exc)}")
+        with index:
             known = [record for record, _round in index.report_records()]
     try:
         rnd = fleet.new_round(spider.seeds, force=args.force)
@@ -248,7 +257,11 @@ def cmd_publish(args: argparse.Namespace) -> int:
         return _fail(EXIT_ARCHIVE, str(exc))
     try:
         store = _publish_store(args, layout)
-        with CaptureIndex.open(args.index, schema=args.index_schema) as index:
+        try:
+            index = CaptureIndex.open(args.index, schema=args.index_schema)
+        except Exception as exc:  # psycopg: server down, no such role; the DSN is not shown
+            return _fail(EXIT_SERVICE, f"cannot open the shared capture index: {_first(exc)}")
+        with index:
             records = round_reports(index, rnd, fleet.round_started(rnd), fleet.redirected(rnd))
         write_reports(layout.reports_jsonl, records)
         cdxj = index_archive(layout, full=True)

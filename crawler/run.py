@@ -144,7 +144,9 @@ def run_crawl(
             return EXIT_ARCHIVE, {"error": str(exc)}
         if isinstance(exc, ValueError):  # spider arguments (seeds)
             return EXIT_USAGE, {"error": str(exc)}
-        return EXIT_CRAWL_FAILED, {"error": f"{type(exc).__name__}: {exc}"}
+        # One line: a driver's message (psycopg's "connection failed" and its hint) may run on.
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return EXIT_CRAWL_FAILED, {"error": f"{type(exc).__name__}: {first}".rstrip(": ")}
     run = run_of(crawler)
     summary = run.summary if run is not None else None
     if summary is None:

@@ -37,6 +37,7 @@ import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from govcrawl.archive.captures import CaptureIndex
@@ -463,6 +464,7 @@ def round_reports(
     ``unchanged``. Those verdicts are kept in the index (the next round judges against them);
     duplicate groups are unified over the whole archive. Keyed by URL."""
     merged: dict[str, dict[str, Any]] = {}
+    judged_since = datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     for record, recorded_in in index.report_records():
         url = record["url"]
         if recorded_in < rnd:
@@ -471,6 +473,7 @@ def round_reports(
                 record.get("landing_url") or url,
                 lambda last: last.fetched >= started,
                 redirected,
+                judged_since,
             )
             if gone is not None:
                 record = dict(record, status="gone", gone=gone)

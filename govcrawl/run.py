@@ -56,24 +56,30 @@ def gone_evidence(
     page: str,
     fetched_now: Callable[[CaptureRow], bool],
     redirected_from: Container[str],
+    judged_since: float,
 ) -> dict[str, Any] | None:
     """Evidence that the report once recorded at ``page`` is gone, from this crawl's capture of
     it (``fetched_now`` says whether a capture is this crawl's): 404/410, a redirect to a page
     that is not a report (``redirected_from``: pages that moved to a report), or a page answered
-    200 that is no longer a report (a soft 404, the portal's home). None when it was not
-    fetched by this crawl or the answer says nothing (5xx, a failed fetch)."""
+    200 that is no longer a report (a soft 404, the portal's home). A 200 counts only when the
+    spider judged the page this crawl (its page state was marked at or after ``judged_since``,
+    epoch seconds of the crawl clock, and not as a report): a crawl cut short (``--max-pages``,
+    a signal) fetches pages it never parses. None when it was not fetched by this crawl or the
+    answer says nothing (304, 5xx, a failed fetch)."""
     last = index.last_capture(page)
     if last is None or not fetched_now(last):
         return None
     if last.http_status in GONE_STATUSES:
         reason = f"HTTP {last.http_status}"
-    elif 300 <= last.http_status < 400:
+    elif 300 <= last.http_status < 400 and last.http_status != 304:
         if page in redirected_from:
             return None  # moved to a page that is still a report
         reason = "redirected to a page that is not a report"
     elif last.http_status == 200:
         state = index.page_state(page)
-        if state is not None and state[0] == NOT_FOUND:
+        if state is None or state[1] < judged_since or state[0] == REPORT:
+            return None  # not judged by this crawl, or judged a report
+        if state[0] == NOT_FOUND:
             reason = "the page says it does not exist (soft 404)"
         else:
             reason = "the page is no longer a report"

@@ -237,6 +237,7 @@ class ReportRecordPipeline:
             # Only this run's complete capture counts: a body cut short proves nothing.
             lambda last: last.run_id == self.run.run_id and page not in self.run.truncated_urls,
             self.redirected_from,
+            self.run.started_at.timestamp(),
         )
 
     def spider_closed(self, spider: Any, reason: str) -> None:

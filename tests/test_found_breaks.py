@@ -162,11 +162,6 @@ def test_store_down_on_the_second_night_the_crawl_goes_on(store_down: StoreDown)
     assert list((store_down.archive / "warc").glob("*.warc.gz"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 304 whose original is unreadable (store down) makes an unchanged report 'gone' "
-    "('redirected to a page that is not a report', http_status 304)",
-)
 def test_store_down_never_makes_an_unchanged_report_gone(store_down: StoreDown) -> None:
     withdrawn = {portal.report_url(portal.WITHDRAWN), portal.report_url(portal.SOFT_404)}
     gone = {url for url, r in store_down.reports.items() if r["status"] == "gone"}
@@ -231,11 +226,6 @@ def test_history_with_the_index_server_down_is_one_line_and_exit_1(tmp_path: Pat
     assert "capture index" in proc.stderr and "not-shown" not in proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crawl with its PostgreSQL capture index down prints psycopg's two-line message "
-    "(crawler/run.py: f'{type(exc).__name__}: {exc}')",
-)
 def test_crawl_with_the_index_server_down_is_one_line(tmp_path: Path) -> None:
     args = ["crawl", f"http://{portal.HOST}/", "--archive", str(tmp_path / "a")]
     args += ["--set", f"GOVCRAWL_CAPTURE_INDEX={dead_postgres()}"]
@@ -281,28 +271,18 @@ def test_publish_with_the_store_down_is_one_line_and_exit_1(
     assert "s3://bucket/fleet" in proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="publish with its PostgreSQL index down is psycopg's traceback (crawler/fleetcmd.py "
-    "cmd_publish opens CaptureIndex unguarded)",
-)
 def test_publish_with_the_index_server_down_is_one_line(
     tmp_path: Path, seeded_round: list[str]
 ) -> None:
     args = [*seeded_round, "--archive", str(tmp_path / "pub"), "--index", dead_postgres()]
     proc = govcrawl(args, crawl_env(None), timeout=120)
-    assert proc.returncode in (1, 6) and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.returncode == 6 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert proc.stderr.count("\n") == 1 and "not-shown" not in proc.stderr
 
 
 # -- a second night cut short ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second night stopped by --max-pages makes unchanged reports 'gone': pages fetched "
-    "but never parsed count as proof (a 304 as 'redirected', a 200 as 'no longer a report')",
-)
 def test_a_second_night_cut_short_never_makes_a_report_gone(store_down: StoreDown) -> None:
     """README: `gone` means this run's capture of the report's page proves it went; --max-pages
     is a normal finish (exit 0). Night 2 stopped after 2 pages recorded the report pages it had
@@ -313,3 +293,11 @@ def test_a_second_night_cut_short_never_makes_a_report_gone(store_down: StoreDow
     reports = store_down.cut_short
     gone = {url: r["gone"] for url, r in reports.items() if r["status"] == "gone"}
     assert gone.keys() <= withdrawn, gone
+
+
+def test_seed_with_the_index_server_down_is_one_line(tmp_path: Path) -> None:
+    name = f"brk{uuid.uuid4().hex[:10]}"
+    args = ["seed", "--crawl", name, "--redis", REDIS, "--index", dead_postgres()]
+    proc = govcrawl([*args, "http://a.example/"], crawl_env(None), timeout=120)
+    assert proc.returncode == 6 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.stderr.count("\n") == 1 and "cannot open the shared capture index" in proc.stderr
