@@ -20,6 +20,8 @@ from bench.extract_cost import (
     corpus,
     output_digest,
 )
+from govcrawl.extract import dom
+from govcrawl.extract import text as text_module
 from govcrawl.extract.report import extract_report
 
 DIGESTS = Path(__file__).resolve().parent / "fixtures" / "extract_digests.json"
@@ -51,3 +53,21 @@ def test_same_output(pages: str) -> None:
         if output_digest(extract_report(url, html, [])) != _expected()[name]
     ]
     assert changed == []
+
+
+def test_inner_cjk_is_text_cjk() -> None:
+    """find_content's one-pass count equals text_cjk (render_lines) on the elements it may score
+    (a class or id) and on body, of the fixture pages and of every fourth replica page, as
+    parsed and as extract_text prepares them."""
+    checked = 0
+    for _, _, html in _pages()["fixtures"] + _pages()["replica"][::4]:
+        for tree in (dom.parse_html(html), text_module._prepare(html)):
+            inner = dom._inner_cjk(tree)
+            for el in tree.iter():
+                tag = dom.tag_of(el)
+                if tag is None or not (el.get("class") or el.get("id") or tag == "body"):
+                    continue
+                tail = dom.cjk_count(el.tail) if el.tail else 0
+                assert max(0, inner[el] + tail - dom.link_cjk(el)) == dom.text_cjk(el)
+                checked += 1
+    assert checked > 500
