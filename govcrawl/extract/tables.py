@@ -772,8 +772,9 @@ def _grid_row_tokens(
 
 
 def _is_empty_block(el: Any) -> bool:
-    # Searching for one visible character stops at the first (a sub would copy the text).
-    if _VISIBLE_RE.search(el.text_content()):
+    # Searching for one visible character stops at the first (a sub would copy the text);
+    # most blocks show one in their own text, before any child's.
+    if (el.text and _VISIBLE_RE.search(el.text)) or _VISIBLE_RE.search(el.text_content()):
         return False
     return not any(
         isinstance(d.tag, str) and d.tag.lower() in _BLOCK_TAGS for d in el.iterdescendants()
