@@ -213,6 +213,26 @@ def text_cjk(el: etree._Element) -> int:
     return max(0, total - link_cjk(el))
 
 
+def _inner_cjk(root: etree._Element) -> dict[etree._Element, int]:
+    """CJK characters ``render_lines`` renders for each element of ``root``, its own tail left
+    out (0 for skipped elements), all in one pass: children come before their parents in
+    reversed document order. CJK characters are neither whitespace nor ``|``, so the count
+    does not depend on how the lines are joined, broken or trimmed."""
+    inner: dict[etree._Element, int] = {}
+    for el in reversed(list(root.iter())):
+        tag = tag_of(el)
+        if tag is None or tag in SKIP_TAGS:
+            inner[el] = 0
+            continue
+        total = cjk_count(el.text) if el.text else 0
+        for child in el:
+            total += inner[child]
+            if child.tail:
+                total += cjk_count(child.tail)
+        inner[el] = total
+    return inner
+
+
 def find_content(tree: etree._Element) -> etree._Element | None:
     """The element holding the article body, found by its class/id, or None.
 
@@ -229,14 +249,19 @@ def find_content(tree: etree._Element) -> etree._Element | None:
             candidates.append(el)
     if not candidates:
         return None
-    scores = {el: text_cjk(el) for el in candidates}
+    # text_cjk of every candidate, its rendering counted once for the whole tree.
+    inner = _inner_cjk(tree)
+    scores = {
+        el: max(0, inner[el] + (cjk_count(el.tail) if el.tail else 0) - link_cjk(el))
+        for el in candidates
+    }
     best = max(candidates, key=lambda el: scores[el])
     top = scores[best]
     if top == 0:
         return None
     while True:
-        inner = [el for el in candidates if el is not best and best in el.iterancestors()]
-        good = [el for el in inner if scores[el] >= 0.8 * top]
+        within = [el for el in candidates if el is not best and best in el.iterancestors()]
+        good = [el for el in within if scores[el] >= 0.8 * top]
         if not good:
             return best
         best = max(good, key=lambda el: (scores[el], -len(list(el.iterancestors()))))

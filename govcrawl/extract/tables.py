@@ -570,7 +570,7 @@ _BLOCK_TAGS = frozenset(
 _CELL_BLOCKS = frozenset("p div li td th dd dt center h1 h2 h3 h4 h5 h6".split())
 _SKIP_TAGS = frozenset("script style noscript template head title select option button".split())
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
-_INVISIBLE_RE = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
+_VISIBLE_RE = re.compile(r"[^\s\u3000\xa0\u200b\ufeff]")
 _LAYOUT_CELL_CHARS = 200
 _MAX_SPAN = 200
 
@@ -658,14 +658,15 @@ def _header_above(
     cells there are all labels (data rows in between are skipped), left to right; None when
     no row above has labels over all of these columns."""
     for rr in range(r - 1, -1, -1):
-        over = [grid.get((rr, c)) for c in range(c0, c1 + 1)]
-        if all(_is_label_cell(g) for g in over):
-            distinct: list[_GridCell] = []
-            for g in over:
-                assert g is not None
-                if not distinct or distinct[-1] is not g:
-                    distinct.append(g)
-            return distinct
+        # Most rows above are data rows: stop at their first cell that is not a label.
+        if not all(_is_label_cell(grid.get((rr, c))) for c in range(c0, c1 + 1)):
+            continue
+        distinct: list[_GridCell] = []
+        for c in range(c0, c1 + 1):
+            g = grid[(rr, c)]
+            if not distinct or distinct[-1] is not g:
+                distinct.append(g)
+        return distinct
     return None
 
 
@@ -771,7 +772,9 @@ def _grid_row_tokens(
 
 
 def _is_empty_block(el: Any) -> bool:
-    if _INVISIBLE_RE.sub("", el.text_content()):
+    # Searching for one visible character stops at the first (a sub would copy the text);
+    # most blocks show one in their own text, before any child's.
+    if (el.text and _VISIBLE_RE.search(el.text)) or _VISIBLE_RE.search(el.text_content()):
         return False
     return not any(
         isinstance(d.tag, str) and d.tag.lower() in _BLOCK_TAGS for d in el.iterdescendants()
