@@ -174,8 +174,10 @@ from crawler.run import run_crawl
 code, _ = run_crawl(Path(sys.argv[1]), ["http://www.xam.gov.cn/"], verbose=sys.argv[2] == "v",
                     overrides={"RETRY_TIMES": 0, "DOWNLOAD_TIMEOUT": 5})
 parser = logging.getLogger("govcrawl.extract.metadata")
+engine = logging.getLogger("scrapy.core.engine")
 print(code, logging.getLevelName(logging.root.level), parser.isEnabledFor(logging.DEBUG),
-      parser.isEnabledFor(logging.INFO))
+      parser.isEnabledFor(logging.INFO), engine.isEnabledFor(logging.DEBUG),
+      engine.isEnabledFor(logging.INFO))
 """
 
 
@@ -183,7 +185,10 @@ def test_log_records_below_the_log_level_are_not_built(tmp_path: Path) -> None:
     """The root logger stands at the crawl's LOG_LEVEL (Scrapy leaves it at NOTSET): a debug
     call per page (item scraped, page crawled, the parsers' notes) costs no record."""
     dead_proxy = f"http://127.0.0.1:{_closed_port()}"
-    for verbose, expected in (("q", "WARNING False False"), ("v", "INFO False True")):
+    for verbose, expected in (
+        ("q", "WARNING False False False False"),
+        ("v", "INFO False True False True"),
+    ):
         proc = subprocess.run(
             [sys.executable, "-c", _LEVELS_AFTER_CRAWL, str(tmp_path / verbose), verbose],
             cwd=REPO, env=crawl_env(dead_proxy), capture_output=True, text=True, timeout=120,
