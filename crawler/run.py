@@ -135,6 +135,11 @@ def run_crawl(
     if not verbose:  # the crawler has installed its log handler by now
         for handler in logging.root.handlers:
             handler.addFilter(_one_line)
+    # Scrapy leaves the root logger at NOTSET (its own at DEBUG) and filters in its handler:
+    # every debug call (an item scraped, a page crawled, the parsers' notes) would build a
+    # record nobody shows.
+    for name in ("", "scrapy"):
+        logging.getLogger(name).setLevel(settings.get("LOG_LEVEL"))
     process.start()
     if failures:
         exc = failures[0].value

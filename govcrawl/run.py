@@ -325,6 +325,8 @@ def build_summary(stats: dict[str, Any], run: CrawlRun, seeds: list[str]) -> dic
             "extracted": n("govcrawl/extract/extracted"),
             "reused": n("govcrawl/extract/reused"),
             "failed": n("govcrawl/extract/failed"),
+            # Report pages whose parse facts came from their record (crawler/spiders/portal.py).
+            "pages_not_reparsed": n("govcrawl/parse/reused"),
         },
         # The recorder's own counts: they include the records pipelines wrote last.
         "records": run.recorder.stats.records if run.recorder else n("govcrawl/warc/records"),

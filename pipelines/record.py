@@ -68,6 +68,9 @@ def report_record(item: ReportItem, group: str | None) -> dict[str, Any]:
         "published_earlier": [],
         "content_digest": None,
         "gone": None,
+        # What parsing the page gave (crawler/spiders/portal.py), used again while its payload
+        # is the same; not part of the export.
+        "page": item.extra.get("page_facts"),
     }
 
 

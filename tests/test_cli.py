@@ -165,3 +165,32 @@ def test_parse_prints_the_tables_of_a_saved_page(tmp_path: Path) -> None:
     broken.write_bytes(b"PK\x03\x04 not really a docx")
     bad = run_govcrawl(["parse", str(broken)], None)
     assert bad.returncode == 2 and bad.stderr.startswith("govcrawl: ")
+
+
+_LEVELS_AFTER_CRAWL = """
+import logging, sys
+from pathlib import Path
+from crawler.run import run_crawl
+code, _ = run_crawl(Path(sys.argv[1]), ["http://www.xam.gov.cn/"], verbose=sys.argv[2] == "v",
+                    overrides={"RETRY_TIMES": 0, "DOWNLOAD_TIMEOUT": 5})
+parser = logging.getLogger("govcrawl.extract.metadata")
+engine = logging.getLogger("scrapy.core.engine")
+print(code, logging.getLevelName(logging.root.level), parser.isEnabledFor(logging.DEBUG),
+      parser.isEnabledFor(logging.INFO), engine.isEnabledFor(logging.DEBUG),
+      engine.isEnabledFor(logging.INFO))
+"""
+
+
+def test_log_records_below_the_log_level_are_not_built(tmp_path: Path) -> None:
+    """The root logger stands at the crawl's LOG_LEVEL (Scrapy leaves it at NOTSET): a debug
+    call per page (item scraped, page crawled, the parsers' notes) costs no record."""
+    dead_proxy = f"http://127.0.0.1:{_closed_port()}"
+    for verbose, expected in (
+        ("q", "WARNING False False False False"),
+        ("v", "INFO False True False True"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", _LEVELS_AFTER_CRAWL, str(tmp_path / verbose), verbose],
+            cwd=REPO, env=crawl_env(dead_proxy), capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.stdout.strip() == f"5 {expected}", proc.stderr[-2000:]

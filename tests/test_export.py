@@ -45,6 +45,9 @@ def test_jsonl_records_match_the_schema(crawl_round2: CrawlResult) -> None:
     errors = {r["url"]: [e.message for e in validator.iter_errors(r)] for r in records}
     assert {u: e for u, e in errors.items() if e} == {}
     assert any(r["tables"] for r in records), "some replica reports carry standard tables"
+    # The crawler's parse facts stay in reports.jsonl, out of the export.
+    assert any(r.get("page") for r in crawl_round2.reports().values())
+    assert not any("page" in r for r in records)
 
 
 def test_schema_rejects_what_it_must(crawl_round1: CrawlResult) -> None:

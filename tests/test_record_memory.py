@@ -7,6 +7,7 @@ import json
 import tracemalloc
 from typing import Any
 
+import pytest
 from scrapy.utils.test import get_crawler
 
 from govcrawl.archive.captures import Capture
@@ -102,3 +103,28 @@ def test_a_record_after_a_torn_journal_line_survives_the_next_kill(tmp_path):
         run.close()
     # The next crawl finds both whole records; the torn line is skipped.
     assert set(RecordFile(journal)) == {"http://a.gov.cn/r/old.html", "http://a.gov.cn/r/0001.html"}
+
+
+def test_record_file_serves_a_repeated_read_without_the_file(tmp_path):
+    """The extraction and the recording stage read the same previous record one after
+    another: the second read is the first's record, not a second read and parse of the file."""
+    path = tmp_path / "reports.jsonl"
+    path.write_text(
+        '{"url": "http://a.gov.cn/a.html", "title": "A"}\n'
+        '{"url": "http://a.gov.cn/d.pdf", "landing_url": "http://a.gov.cn/b.html"}\n',
+        encoding="utf-8",
+    )
+    records = RecordFile(path)
+    first = records.by_page("http://a.gov.cn/b.html")
+    assert first is not None and first["url"] == "http://a.gov.cn/d.pdf"
+    records.fh.close()  # a read of the file would fail from here on
+    assert records.get("http://a.gov.cn/d.pdf") is first
+    with pytest.raises(ValueError, match="closed file"):
+        records.get("http://a.gov.cn/d.pdf")  # served once only: this one reads the file
+    records.close()  # reopened on demand, the memory of the last read dropped
+    try:
+        assert records.get("http://a.gov.cn/a.html") == {"url": "http://a.gov.cn/a.html",
+                                                         "title": "A"}  # fmt: skip
+        assert records.get("http://a.gov.cn/d.pdf")["landing_url"] == "http://a.gov.cn/b.html"
+    finally:
+        records.close()

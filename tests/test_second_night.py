@@ -186,6 +186,23 @@ def test_each_nights_click_count_is_in_history(local: Nights) -> None:
     assert days[0] < days[1] == days[2]  # t, t+23 h, t+25 h
 
 
+def test_unchanged_report_pages_are_not_parsed_again(local: Nights) -> None:
+    """Night 2: 2023 comes as a 304; night 3: 2023 and the edited 2022 again. What parsing
+    gave on the night of their payload stands; their counters are still asked every night."""
+    summaries = {n: local.summaries[n]["extraction"]["pages_not_reparsed"] for n in (1, 2, 3)}
+    assert summaries == {1: 0, 2: 1, 3: 2}
+    for report_id, since in ((2023, 1), (portal.EDITED, 2)):
+        url = portal.report_url(report_id)
+        first = local.reports[since][url]
+        for night in range(since + 1, 4):
+            record = local.reports[night][url]
+            assert record["page"] == first["page"] is not None
+            for name in ("title", "agency", "agency_from", "source", "year", "published",
+                         "counter_url"):  # fmt: skip
+                assert record[name] == first[name], name
+            assert record["clicks"] == portal.clicks(night, report_id)
+
+
 def test_printed_counter_alone_keeps_the_report_unchanged(local: Nights) -> None:
     url = portal.report_url(portal.PRINTED)
     history = local.history(url)

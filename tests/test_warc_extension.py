@@ -354,3 +354,48 @@ def test_304_becomes_the_archived_response(ext):
     # Responses that are not an answer to our validators pass untouched.
     other = Response(URL, status=304)
     assert mw.process_response(Request(URL), other) is other
+
+
+def test_304_original_is_read_once(ext):
+    """The WARC stage (the revisit's headers) and the conditional middleware (the response)
+    share one read of the archived original per 304."""
+    from crawler.middlewares.conditional import ConditionalRequestMiddleware
+
+    mw = ConditionalRequestMiddleware.from_crawler(ext.crawler)
+    headers = {"ETag": '"e1"', "Content-Type": "text/html", "X-Original": "kept"}
+    exchange(ext, Response(URL, body=b"<html>one</html>", headers=headers), Request(URL))
+    reads: list[tuple[str, int]] = []
+    opener = ext.run.reader.opener
+
+    def counting_opener(name, offset, length):
+        reads.append((name, offset))
+        return opener(name, offset, length)
+
+    ext.run.reader.opener = counting_opener
+    request = Request(URL)
+    mw.process_request(request)
+    not_modified = Response(URL, status=304, headers={"ETag": '"e1"'}, request=request)
+    capture, record, _ = exchange(ext, not_modified, request)
+    got = mw.process_response(request, not_modified)
+    assert len(reads) == 1
+    assert got.body == b"<html>one</html>" and "not_modified" in got.flags
+    assert record.http_headers["X-Original"] == "kept"
+    assert record.http_headers.get_statuscode() == "200"
+    assert not any(k.startswith("_conditional_original_read") for k in request.meta)
+
+
+def test_recorder_reads_the_original_itself_when_the_hint_is_another(ext):
+    """A known original that is not the one the revisit refers to is not used."""
+    from dataclasses import replace
+
+    from crawler.extensions.warc import _exchange
+    from govcrawl.archive.reader import ArchivedRecord
+
+    exchange(ext, Response(URL, body=b"<html>a</html>", headers={"X-Which": "a"}), Request(URL))
+    row = ext.run.index.last_capture(URL)
+    stale = ArchivedRecord("response", {}, 200, "OK", "HTTP/1.1", [("X-Which", "b")], b"", False)
+    hint = (replace(row, offset=row.offset + 1), stale)
+    not_modified = Response(URL, status=304, headers={"ETag": '"e1"'})
+    capture = ext.recorder.record(_exchange(not_modified, Request(URL)), known_original=hint)
+    rec = ext.run.reader.read(capture.warc, capture.offset, capture.length, payload=False)
+    assert rec.header("X-Which") == "a"

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from crawler.middlewares.conditional import archived_original
 from crawler.run import CrawlRun, crawl_run
 from crawler.signals import warc_sealed
-from govcrawl.archive.captures import Capture
-from govcrawl.archive.reader import decode_content
+from govcrawl.archive.captures import Capture, CaptureRow
+from govcrawl.archive.reader import ArchivedRecord, RecordNotFound, decode_content
 from govcrawl.archive.recorder import Exchange, Recorder
 from govcrawl.archive.warc import RecordLocation
 
@@ -111,6 +112,7 @@ class WarcArchiveExtension:
         self.run: CrawlRun | None = None
         self.recorder: Recorder | None = None
         self.write_error: str | None = None
+        self.max_bytes = crawler.settings.getint("DOWNLOAD_MAXSIZE")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveExtension:
@@ -172,7 +174,9 @@ class WarcArchiveExtension:
             return
         exchange = _exchange(response, request, self._challenge(response))
         try:
-            request.meta["capture"] = self.recorder.record(exchange)
+            request.meta["capture"] = self.recorder.record(
+                exchange, known_original=self._known_original(request, response)
+            )
         except Exception as exc:  # OSError; SQLite's "database or disk is full"
             # Disk full, archive gone: crawling on would fetch pages nobody keeps. What is
             # written stays (the open WARC is cut back to its last whole record and sealed).
@@ -191,6 +195,18 @@ class WarcArchiveExtension:
             self.stats.inc_value("govcrawl/truncated")
             self.stats.inc_value(f"govcrawl/truncated/{exchange.truncated}")
         self._copy_stats()
+
+    def _known_original(
+        self, request: Request, response: Response
+    ) -> tuple[CaptureRow, ArchivedRecord] | None:
+        """For a 304 to a conditional request: the original it stands for, read once for the
+        revisit's headers here and the archived response the conditional middleware returns."""
+        if response.status != 304 or self.run is None:
+            return None
+        try:
+            return archived_original(request, self.run.reader, self.max_bytes)
+        except RecordNotFound:
+            return None  # the recorder and the middleware each say so
 
     def _challenge(self, response: Response) -> str | None:
         """The anti-bot signature the response matches (its body decoded, bounded), or None."""

@@ -32,12 +32,32 @@ from scrapy.responsetypes import responsetypes
 
 from crawler.run import CrawlRun, crawl_run
 from govcrawl.archive.captures import CaptureRow
-from govcrawl.archive.reader import RecordNotFound
+from govcrawl.archive.reader import ArchivedRecord, RecordNotFound, RecordReader
 
 logger = logging.getLogger(__name__)
 
 _VALIDATOR_HEADERS = (b"If-None-Match", b"If-Modified-Since", b"If-Match", b"If-Range")
 _ORIGINAL = "_conditional_original"  # request.meta key: the CaptureRow the validators came from
+_ORIGINAL_READ = "_conditional_original_read"  # request.meta key: that row's record, once read
+
+
+def archived_original(
+    request: Request, reader: RecordReader, max_bytes: int
+) -> tuple[CaptureRow, ArchivedRecord] | None:
+    """The capture row whose validators ``request`` sent and its record (payload at most
+    ``max_bytes``), or None when the request was not made conditional by this middleware.
+
+    Read once per request: the WARC stage (the revisit's headers) and this middleware (the
+    response) both need it for a 304. Raises RecordNotFound when it cannot be read."""
+    original: CaptureRow | None = request.meta.get(_ORIGINAL)
+    if original is None:
+        return None
+    done = request.meta.get(_ORIGINAL_READ)
+    if done is not None and done[0] is original:
+        return original, done[1]
+    rec = reader.read(original.warc, original.offset, original.length, max_bytes=max_bytes)
+    request.meta[_ORIGINAL_READ] = (original, rec)
+    return original, rec
 
 
 class ConditionalRequestMiddleware:
@@ -86,9 +106,10 @@ class ConditionalRequestMiddleware:
         if response.status != 304 or original is None:
             return response
         try:
-            rec = self.run.reader.read(
-                original.warc, original.offset, original.length, max_bytes=self.max_bytes
-            )
+            found = archived_original(request, self.run.reader, self.max_bytes)
+            assert found is not None
+            rec = found[1]
+            request.meta.pop(_ORIGINAL_READ, None)  # the response carries it on
         except RecordNotFound as exc:
             logger.warning("304 for %s but its original is unreadable: %s", request.url, exc)
             self._inc("govcrawl/conditional/original_unreadable")

@@ -20,6 +20,7 @@ the spider only decides what to fetch and yields a ReportItem per annual report.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -53,8 +54,9 @@ from govcrawl.extract.decode import decode_body
 from govcrawl.extract.filetype import ResponseType, response_type
 from govcrawl.extract.links import PageLink, build_url, page_links, script_redirect, url_encoding
 from govcrawl.extract.metadata import normalize_date, parse_metadata
-from govcrawl.run import LEAF, NOT_FOUND, CrawlRun
+from govcrawl.run import LEAF, NOT_FOUND, CrawlRun, run_of
 from govcrawl.run import LIST as LIST_PAGE
+from pipelines.extract import previous_records
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +127,7 @@ class PortalSpider(scrapy.Spider):
         # Pages over this many bytes are archived but not parsed (GOVCRAWL_PARSE_MAXSIZE).
         self.parse_maxsize = 0
         self.run: CrawlRun | None = None
+        self._facts_keys: dict[int, tuple[SiteProfile, str]] = {}  # id(profile) -> facts key
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -216,6 +219,10 @@ class PortalSpider(scrapy.Spider):
         encoding = url_encoding(encoding)
         profile = self.profiles.for_host(urlsplit(response.url).hostname or "")
 
+        facts = self._stored_facts(response, profile)
+        if facts is not None:
+            yield from self._unchanged_report(response, html, profile, facts)
+            return
         stub = script_redirect(html, response.url, encoding)
         if stub is not None:
             yield from self._follow_script_redirect(response, *stub, profile)
@@ -246,8 +253,30 @@ class PortalSpider(scrapy.Spider):
             item.extra["agency_evidence"] = verdict.agency_evidence
             # A report reached through redirects: its old URLs moved here (not gone).
             item.extra["redirected_from"] = _redirected_from(response)
-            yield from self._requisites(html, response.url, encoding, profile)
-            yield from self._report_chain(item, html, response.url, encoding, profile)
+            rules = [CounterRule(c.url_template, c.id_pattern, c.read_only)
+                     for c in profile.counters]  # fmt: skip
+            counter = choose_counter_request(html, response.url, rules)
+            facts = {
+                "key": self._facts_key(profile),
+                "title": item.title,
+                "agency": item.agency,
+                "agency_from": verdict.agency_from,
+                "agency_evidence": verdict.agency_evidence,
+                "source": item.source,
+                "year": item.year,
+                "published": item.published,
+                "outlinks": item.extra["outlinks"],
+                "requisites": self._requisite_urls(html, response.url, encoding, profile),
+                "counter_url": counter.url if counter is not None else None,
+                "printed_clicks": None
+                if counter is not None
+                else printed_clicks(html, profile.printed_counter_labels),
+                "attachments": attachment_parsing.find_attachment_links(
+                    html, response.url, encoding
+                ),
+            }
+            item.extra["page_facts"] = facts
+            yield from self._report_from_facts(item, facts, profile)
             return
         yield from self._follow(
             response, html, encoding, links, role, profile, dated=meta.published is not None
@@ -624,18 +653,82 @@ class PortalSpider(scrapy.Spider):
 
     # -- report pages -----------------------------------------------------------------------
 
-    def _report_chain(
-        self, item: ReportItem, html: str, url: str, encoding: str, profile: SiteProfile
+    # What parsing a report page gave (``page_facts``) is kept in its report record (``page``)
+    # and used again while the page's payload is the same: parsing is the largest cost of an
+    # unchanged re-crawl. The key ties the facts to the site profile and to the parsing code.
+    _FACTS_FORMAT = "1"
+    _code_digest: str | None = None
+
+    def _facts_key(self, profile: SiteProfile) -> str:
+        """sha1 hex of the parsing code (this module, govcrawl/extract) and of ``profile``."""
+        known = self._facts_keys.get(id(profile))
+        if known is not None and known[0] is profile:
+            return known[1]
+        if PortalSpider._code_digest is None:
+            sha = hashlib.sha1(self._FACTS_FORMAT.encode())
+            here = Path(__file__).resolve()
+            for path in [here, *sorted(Path(dom.__file__).resolve().parent.glob("*.py"))]:
+                sha.update(path.read_bytes())
+            PortalSpider._code_digest = sha.hexdigest()
+        key = hashlib.sha1(f"{PortalSpider._code_digest}\n{profile!r}".encode()).hexdigest()
+        self._facts_keys[id(profile)] = (profile, key)
+        return key
+
+    def _stored_facts(self, response: Response, profile: SiteProfile) -> dict[str, Any] | None:
+        """The parse facts the previous record of this report page holds, when the page came
+        with the payload they were made from (capture status ``unchanged``), else None."""
+        cap = response.meta.get("capture")
+        if cap is None or cap.status != "unchanged" or response.status != 200:
+            return None
+        run = self.run or run_of(self.crawler)
+        rec = previous_records(run).by_page(response.url) if run is not None else None
+        if rec is None or rec.get("landing_url") or rec.get("url") != response.url:
+            return None
+        facts = rec.get("page")
+        if (
+            not isinstance(facts, dict)
+            or rec.get("digest") != cap.digest
+            or facts.get("key") != self._facts_key(profile)
+        ):
+            return None
+        return facts
+
+    def _unchanged_report(
+        self, response: Response, html: str, profile: SiteProfile, facts: dict[str, Any]
     ) -> Iterator[Any]:
+        """A report page with the payload of its previous record: the record's parse facts
+        stand for parsing it again; the click counter and attachments are still fetched."""
+        self._stat("govcrawl/reports/seen")
+        self._stat("govcrawl/parse/reused")
+        item = ReportItem(
+            url=response.url,
+            html=html,
+            title=facts["title"],
+            agency=facts["agency"],
+            source=facts["source"],
+            year=facts["year"],
+            published=facts["published"],
+            capture=response.meta.get("capture"),
+        )
+        item.extra["outlinks"] = list(facts["outlinks"])
+        item.extra["agency_from"] = facts["agency_from"]
+        item.extra["agency_evidence"] = facts["agency_evidence"]
+        item.extra["redirected_from"] = _redirected_from(response)
+        item.extra["page_facts"] = facts
+        yield from self._report_from_facts(item, facts, profile)
+
+    def _report_from_facts(
+        self, item: ReportItem, facts: dict[str, Any], profile: SiteProfile
+    ) -> Iterator[Any]:
+        """The page's requisites, then its chain: click counter, attachments, the item."""
+        yield from self._requisites(facts["requisites"], profile)
         steps: list[tuple[str, str]] = []
-        rules = [CounterRule(c.url_template, c.id_pattern, c.read_only) for c in profile.counters]
-        counter = choose_counter_request(html, url, rules)
-        if counter is not None:
-            item.counter_url = counter.url
-            steps.append(("counter", counter.url))
+        if facts["counter_url"] is not None:
+            item.counter_url = facts["counter_url"]
+            steps.append(("counter", facts["counter_url"]))
         else:
-            item.clicks = printed_clicks(html, profile.printed_counter_labels)
-        for att in attachment_parsing.find_attachment_links(html, url, encoding):
+            item.clicks = facts["printed_clicks"]
+        for att in facts["attachments"]:
             if self.scope.in_scope(att):
                 steps.append(("attachment", att))
         yield from self._next_step(item, steps)
@@ -715,22 +808,24 @@ class PortalSpider(scrapy.Spider):
 
     # -- requisites -------------------------------------------------------------------------
 
-    def _requisites(
+    def _requisite_urls(
         self, html: str, url: str, encoding: str, profile: SiteProfile
-    ) -> Iterator[scrapy.Request]:
-        """Stylesheets, scripts and images, so a replayed report looks like the live page."""
+    ) -> list[str]:
+        """The stylesheets, scripts and images a page names (absolute URLs, in page order)."""
         if not profile.fetch_requisites:
-            return
+            return []
         try:
             sources = dom.parse_cached(html).xpath(_REQUISITES)
         except ValueError:
-            return
-        for src in dict.fromkeys(str(s) for s in sources):
-            target = build_url(src, url, encoding)
-            if (
-                target
-                and self.scope.in_scope(target)
-                and not _matches(target, profile.requisite_skip_patterns)
+            return []
+        built = (build_url(src, url, encoding) for src in dict.fromkeys(str(s) for s in sources))
+        return [target for target in built if target]
+
+    def _requisites(self, urls: list[str], profile: SiteProfile) -> Iterator[scrapy.Request]:
+        """Stylesheets, scripts and images, so a replayed report looks like the live page."""
+        for target in urls:
+            if self.scope.in_scope(target) and not _matches(
+                target, profile.requisite_skip_patterns
             ):
                 yield scrapy.Request(
                     target, callback=self.parse_requisite, meta={"requisite": True}, priority=-10

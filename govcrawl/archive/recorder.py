@@ -21,7 +21,7 @@ from typing import Any
 
 from govcrawl.archive.captures import Capture, CaptureIndex, CaptureRow
 from govcrawl.archive.dedupe import IDENTICAL, NOT_MODIFIED, Decision, decide
-from govcrawl.archive.reader import RecordNotFound, RecordReader
+from govcrawl.archive.reader import ArchivedRecord, RecordNotFound, RecordReader
 from govcrawl.archive.warc import RecordLocation, WarcFileWriter, payload_digest, warc_date
 from govcrawl.clock import clock
 
@@ -104,8 +104,12 @@ class Recorder:
         self.run_id = run_id
         self.stats = RecordStats()
 
-    def record(self, ex: Exchange) -> Capture:
-        """Write one exchange, index it and return its Capture."""
+    def record(
+        self, ex: Exchange, known_original: tuple[CaptureRow, ArchivedRecord] | None = None
+    ) -> Capture:
+        """Write one exchange, index it and return its Capture. ``known_original``: for a 304,
+        the capture row the request's validators came from and its record, already read (used
+        when it is the original this revisit refers to, else the original is read here)."""
         fetched_at = clock.now().replace(microsecond=0)
         fetched = warc_date(fetched_at)
         digest = payload_digest(ex.body)
@@ -125,7 +129,7 @@ class Recorder:
         not_modified = original is not None and decision.profile == NOT_MODIFIED
         status, headers = ex.status, _renamed_transfer_encoding(ex.headers)
         if not_modified and original is not None:
-            status, headers = self._not_modified_block(original, headers)
+            status, headers = self._not_modified_block(original, headers, known_original)
         protocol = ex.protocol if ex.protocol.startswith("HTTP/1.") else "HTTP/1.1"
 
         with self.writer.group():
@@ -212,15 +216,26 @@ class Recorder:
         )
 
     def _not_modified_block(
-        self, original: CaptureRow, headers_304: HeaderList
+        self,
+        original: CaptureRow,
+        headers_304: HeaderList,
+        known: tuple[CaptureRow, ArchivedRecord] | None = None,
     ) -> tuple[int, HeaderList]:
         """(status, headers) for a server-not-modified revisit: the original's, updated by the
         304's header fields (RFC 9111 §3.2); the 304's own when the original is unreadable."""
-        try:
-            rec = self.reader.read(original.warc, original.offset, original.length, payload=False)
-        except RecordNotFound as exc:
-            logger.warning("original of %s unreadable (%s); keeping the 304", original.url, exc)
-            return 304, headers_304
+        if known is not None and (known[0].warc, known[0].offset) == (
+            original.warc,
+            original.offset,
+        ):
+            rec = known[1]
+        else:
+            try:
+                rec = self.reader.read(
+                    original.warc, original.offset, original.length, payload=False
+                )
+            except RecordNotFound as exc:
+                logger.warning("original of %s unreadable (%s); keeping the 304", original.url, exc)
+                return 304, headers_304
         if rec.status is None:
             return 304, headers_304
         replaced = {k.lower() for k, _ in headers_304} - _KEEP_FROM_ORIGINAL
@@ -263,4 +278,3 @@ def _renamed_transfer_encoding(headers: HeaderList) -> HeaderList:
         else (k, v)
         for k, v in headers
     ]
-

@@ -91,6 +91,9 @@ class RecordFile:
         self.offsets: dict[str, int] = {}
         self.page_offsets: dict[str, int] = {}
         self.fh: Any = None
+        # The record last read, kept for one more read of it: the extraction stage and the
+        # recording stage each look up the same previous record of a report, one after another.
+        self._last: tuple[int, dict[str, Any]] | None = None
         if not path.exists():
             return
         offset = 0
@@ -127,16 +130,22 @@ class RecordFile:
 
     def read_at(self, offset: int) -> dict[str, Any]:
         """The record of the line starting at byte ``offset`` (lines appended since opening
-        included). Raises ValueError when no record starts there."""
+        included). Raises ValueError when no record starts there. Callers must not change the
+        record: the next read of the same offset may return the same object."""
+        last, self._last = self._last, None
+        if last is not None and last[0] == offset:
+            return last[1]
         if self.fh is None:
             self.fh = self.path.open("rb")
         self.fh.seek(offset)
         rec = json.loads(self.fh.readline())
         if not isinstance(rec, dict):
             raise ValueError(f"{self.path}: no record at byte {offset}")
+        self._last = (offset, rec)
         return rec
 
     def close(self) -> None:
+        self._last = None
         if self.fh is not None:
             self.fh.close()
             self.fh = None

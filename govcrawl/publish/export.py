@@ -50,7 +50,9 @@ def load_records(archive: Path) -> list[dict[str, Any]]:
     path = archive / "reports.jsonl"
     if not path.exists():
         raise FileNotFoundError(f"no reports.jsonl in {archive}: run `govcrawl crawl` first")
-    return [read_reports(path)[url] for url in sorted(read_reports(path))]
+    records = read_reports(path)
+    # ``page``: the crawler's parse facts of the report page, kept for its next crawl only.
+    return [{k: v for k, v in records[url].items() if k != "page"} for url in sorted(records)]
 
 
 CHECK_COLUMNS = [f"check.{rule}" for rule in CHECK_RULES]
