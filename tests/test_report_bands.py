@@ -204,3 +204,29 @@ def test_index_without_bands_is_banded_from_its_fingerprints(opener, monkeypatch
     rows = len(band_rows(index))
     ReportGrouper(index)
     assert len(band_rows(index)) == rows
+
+
+def test_dropped_capture_hands_its_bands_to_a_later_copy(opener):
+    """Recovery drops the captures of a torn WARC: a later capture of the same fingerprint,
+    never banded while the first stood for it, is banded by the next grouper."""
+    index = opener()
+    grouper = ReportGrouper(index)
+    fp = text_fingerprint(real_text(STEMS[0]))
+    first = index.add_capture(
+        url="http://xam.gov.cn/a", fetched="2026-11-28T04:30:00Z", http_status=200,
+        digest="sha1:a", size=1, warc="torn.warc.gz", offset=0, length=10,
+        record_type="response", status="new",
+    )  # fmt: skip
+    later = capture(index, "http://gaj.xam.gov.cn/a")
+    assert grouper.assign(first, fp) == first
+    assert grouper.assign(later, fp) == first
+    grouper.flush()
+    assert {c for _, c in band_rows(index)} == {first}
+    assert index.drop_captures_beyond("torn.warc.gz", 0) == 1
+    assert index.band_mark() == first - 1
+
+    regrouper = ReportGrouper(index)
+    assert first not in {c for c, _, _ in index.band_candidates(fingerprint_bands(fp))}
+    assert [c for c, _, _ in index.band_candidates(fingerprint_bands(fp))] == [later]
+    copy = capture(index, "http://www.xam.gov.cn/a")
+    assert regrouper.assign(copy, text_fingerprint(near_copy(real_text(STEMS[0])))) == first

@@ -397,11 +397,19 @@ class CaptureIndex:
     def drop_captures_beyond(self, warc_name: str, size: int) -> int:
         """Delete rows of ``warc_name`` whose record does not end within its first ``size``
         bytes (``size=0`` drops every row of the file). Returns how many rows went."""
-        with self._lock:
-            cur = self._execute(
-                f'DELETE FROM {self.captures_table} WHERE warc = ? AND "offset" + length > ?',
-                [warc_name, size],
+        where = 'WHERE warc = ? AND "offset" + length > ?'
+        with self._lock, self._transaction():
+            first = self._rows(
+                f"SELECT MIN(id) FROM {self.captures_table} {where}", [warc_name, size]
             )
+            cur = self._execute(f"DELETE FROM {self.captures_table} {where}", [warc_name, size])
+            if first[0][0] is not None:
+                # A dropped capture may have stood in the bands for later ones of its
+                # fingerprint: the next grouper bands the captures from there on again.
+                mark = int(first[0][0]) - 1
+                self._execute(
+                    f"UPDATE {self.bands_mark_table} SET upto = ? WHERE upto > ?", [mark, mark]
+                )
             return int(cur.rowcount)
 
     def capture_since(self, url: str, since: str) -> CaptureRow | None:
