@@ -263,7 +263,7 @@ class ReportGrouper:
         best = self._best(capture_id, values, bands)
         group_id = best[2] if best is not None else capture_id
         if best is None or best[1] < 1.0 or capture_id in self._pending:
-            # An identical fingerprint is banded already: its capture stands for this one.
+            # Unless an identical fingerprint is banded: its capture stands for this one.
             self._add(capture_id, group_id, values, bands)
         self._upto = max(self._upto, capture_id)
         if len(self._pending) >= BAND_BATCH:
