@@ -132,13 +132,17 @@ def text_fingerprint(text: str) -> str:
     return _FP_PREFIX + base64.b64encode(raw).decode("ascii")
 
 
-def _decode(fp: str) -> MinHash:
+def _values(fp: str) -> np.ndarray:
     if not fp.startswith(_FP_PREFIX):
         raise ValueError(f"not a govcrawl text fingerprint: {fp[:16]!r}")
     values = np.frombuffer(base64.b64decode(fp[len(_FP_PREFIX) :]), dtype="<u4")
     if len(values) != NUM_PERM:
         raise ValueError(f"fingerprint has {len(values)} values, expected {NUM_PERM}")
-    return _minhash(values.astype(_TEMPLATE.hashvalues.dtype))
+    return values
+
+
+def _decode(fp: str) -> MinHash:
+    return _minhash(_values(fp).astype(_TEMPLATE.hashvalues.dtype))
 
 
 def similarity(fp_a: str, fp_b: str) -> float:
@@ -152,27 +156,23 @@ def same_report(fp_a: str, fp_b: str) -> bool:
 
 # LSH banding with datasketch's parameters for the threshold (14 bands of 9 values for 128
 # permutations): fingerprints sharing a band are compared, the same candidates MinHashLSH gives.
-_BAND_RANGES: list[tuple[int, int]] = MinHashLSH(
-    threshold=SAME_REPORT_THRESHOLD, num_perm=NUM_PERM
-).hashranges
+_LSH = MinHashLSH(threshold=SAME_REPORT_THRESHOLD, num_perm=NUM_PERM)
+_BANDS, _ROWS = _LSH.b, _LSH.r
+if _LSH.hashranges != [(i * _ROWS, (i + 1) * _ROWS) for i in range(_BANDS)]:
+    raise RuntimeError("datasketch's bands are no longer consecutive runs of values")
+del _LSH
+# Fixed mixing constants (stored keys depend on them): a band's r values -> one 64-bit key.
+_MIX = np.frombuffer(hashlib.shake_128(b"govcrawl band values").digest(8 * _ROWS), "<u8") | 1
+_SALT = np.frombuffer(hashlib.shake_128(b"govcrawl band numbers").digest(8 * _BANDS), "<u8")
 BAND_BATCH = 500  # new fingerprints whose bands are stored in one transaction
 
 
-def _values(fp: str) -> np.ndarray:
-    return np.asarray(_decode(fp).hashvalues, dtype="<u4")
-
-
 def _bands(values: np.ndarray) -> tuple[int, ...]:
-    # The band number is hashed in, so one key column serves every band; a 64-bit collision
+    # One key column serves every band (the band number is salted in); a 64-bit collision
     # only adds a candidate, which the Jaccard estimate then turns down.
-    return tuple(
-        int.from_bytes(
-            hashlib.blake2b(bytes([i]) + values[start:end].tobytes(), digest_size=8).digest(),
-            "little",
-            signed=True,
-        )
-        for i, (start, end) in enumerate(_BAND_RANGES)
-    )
+    rows = values[: _BANDS * _ROWS].astype(np.uint64).reshape(_BANDS, _ROWS)
+    keys = (rows * _MIX).sum(axis=1, dtype=np.uint64) ^ _SALT  # wraps mod 2**64
+    return tuple(keys.view(np.int64).tolist())
 
 
 def fingerprint_bands(fp: str) -> tuple[int, ...]:
