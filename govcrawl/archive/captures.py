@@ -12,6 +12,7 @@ deleted row's id is never reused and ``refers_to_id`` stays unambiguous.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,7 +20,8 @@ import re
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -121,9 +123,12 @@ class CaptureIndex:
     runs_table = "runs"
     pages_table = "pages"
     reports_table = "reports"
+    bands_table = "report_bands"
+    bands_mark_table = "report_bands_mark"
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._flush_hooks: list[Callable[[], None]] = []
 
     # -- construction --------------------------------------------------------------------
 
@@ -144,10 +149,26 @@ class CaptureIndex:
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         raise NotImplementedError
 
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
     def _insert_returning_id(self, sql: str, params: Sequence[Any]) -> int:
         cur = self._execute(sql + " RETURNING id", params)
         row = cur.fetchone()
         return int(row[0])
+
+    def on_flush(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` from ``flush()``: users that batch their writes (the report grouper's
+        bands) store what they hold."""
+        self._flush_hooks.append(hook)
+
+    def flush(self) -> None:
+        """Let every ``on_flush`` hook store its batch (``finish_run`` and ``close`` do)."""
+        for hook in self._flush_hooks:
+            hook()
 
     def close(self) -> None:
         raise NotImplementedError
@@ -321,23 +342,74 @@ class CaptureIndex:
             carried = {k: getattr(reported, k) for k in REPORT_FIELDS if k != "clicks"}
             yield replace(latest, **carried)
 
-    def report_fingerprints(self) -> Iterator[tuple[int, int | None, str]]:
-        """(capture id, group id, fingerprint) of every capture that has a fingerprint."""
-        for row in self._rows(
+    def report_fingerprints(
+        self, *, after: int = 0, limit: int | None = None
+    ) -> Iterator[tuple[int, int | None, str]]:
+        """(capture id, group id, fingerprint) of every capture that has a fingerprint, by id;
+        only ids above ``after``, at most ``limit`` of them (pages of a long index)."""
+        sql = (
             f"SELECT id, group_id, fingerprint FROM {self.captures_table} "
-            "WHERE fingerprint IS NOT NULL ORDER BY id",
-            [],
-        ):
+            "WHERE fingerprint IS NOT NULL AND id > ? ORDER BY id"
+        )
+        params: list[Any] = [after]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        for row in self._rows(sql, params):
             yield int(row[0]), row[1], row[2]
+
+    # -- report bands (near-duplicate candidates, govcrawl.archive.dedupe) ----------------
+
+    def band_candidates(self, bands: Sequence[int]) -> list[tuple[int, int | None, str]]:
+        """(capture id, group id, fingerprint) of every banded capture that shares at least one
+        of ``bands`` (64-bit signed band keys), by id."""
+        if not bands:
+            return []
+        marks = ", ".join("?" for _ in bands)
+        rows = self._rows(
+            f"SELECT id, group_id, fingerprint FROM {self.captures_table} WHERE id IN "
+            f"(SELECT capture_id FROM {self.bands_table} WHERE band IN ({marks})) ORDER BY id",
+            list(bands),
+        )
+        return [(int(r[0]), r[1], r[2]) for r in rows]
+
+    def add_bands(self, rows: Sequence[tuple[int, int]], *, upto: int) -> None:
+        """Store ``(band, capture id)`` rows in one transaction (a row already there is kept)
+        and raise the band mark to ``upto``: captures up to that id need no banding."""
+        with self._lock, self._transaction():
+            if rows:
+                self._executemany(
+                    f"INSERT INTO {self.bands_table} (band, capture_id) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    rows,
+                )
+            self._execute(
+                f"UPDATE {self.bands_mark_table} SET upto = ? WHERE id = 1 AND upto < ?",
+                [upto, upto],
+            )
+
+    def band_mark(self) -> int:
+        """Highest capture id up to which fingerprints are banded (0 for an index from before
+        the band table: every stored fingerprint still needs its bands)."""
+        rows = self._rows(f"SELECT upto FROM {self.bands_mark_table} WHERE id = 1", [])
+        return int(rows[0][0]) if rows else 0
 
     def drop_captures_beyond(self, warc_name: str, size: int) -> int:
         """Delete rows of ``warc_name`` whose record does not end within its first ``size``
         bytes (``size=0`` drops every row of the file). Returns how many rows went."""
-        with self._lock:
-            cur = self._execute(
-                f'DELETE FROM {self.captures_table} WHERE warc = ? AND "offset" + length > ?',
-                [warc_name, size],
+        where = 'WHERE warc = ? AND "offset" + length > ?'
+        with self._lock, self._transaction():
+            first = self._rows(
+                f"SELECT MIN(id) FROM {self.captures_table} {where}", [warc_name, size]
             )
+            cur = self._execute(f"DELETE FROM {self.captures_table} {where}", [warc_name, size])
+            if first[0][0] is not None:
+                # A dropped capture may have stood in the bands for later ones of its
+                # fingerprint: the next grouper bands the captures from there on again.
+                mark = int(first[0][0]) - 1
+                self._execute(
+                    f"UPDATE {self.bands_mark_table} SET upto = ? WHERE upto > ?", [mark, mark]
+                )
             return int(cur.rowcount)
 
     def capture_since(self, url: str, since: str) -> CaptureRow | None:
@@ -419,6 +491,7 @@ class CaptureIndex:
             )
 
     def finish_run(self, run_id: int, summary: dict[str, Any]) -> None:
+        self.flush()  # before the index is shipped
         text = json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str)
         with self._lock:
             cur = self._execute(
@@ -504,6 +577,11 @@ _REPORTS_DDL = (
     "run_id BIGINT"
 )
 
+# Band keys of report fingerprints (one row per band of each distinct fingerprint's first
+# capture), and the capture id up to which stored fingerprints are banded (one row, id 1).
+_BANDS_DDL = "band BIGINT NOT NULL, capture_id BIGINT NOT NULL, PRIMARY KEY (band, capture_id)"
+_BANDS_MARK_DDL = "id INTEGER PRIMARY KEY, upto BIGINT NOT NULL"
+
 _RUNS_DDL = (
     "started TEXT NOT NULL, finished TEXT, summary TEXT, host TEXT, pid INTEGER, archive TEXT)"
 )
@@ -545,6 +623,15 @@ class SQLiteCaptureIndex(CaptureIndex):
                 )
                 self._conn.execute(f"CREATE TABLE IF NOT EXISTS pages ({_PAGES_DDL})")
                 self._conn.execute(f"CREATE TABLE IF NOT EXISTS reports ({_REPORTS_DDL})")
+                self._conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS report_bands ({_BANDS_DDL}) WITHOUT ROWID"
+                )
+                self._conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS report_bands_mark ({_BANDS_MARK_DDL})"
+                )
+                self._conn.execute(
+                    "INSERT INTO report_bands_mark (id, upto) VALUES (1, 0) ON CONFLICT DO NOTHING"
+                )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -553,9 +640,25 @@ class SQLiteCaptureIndex(CaptureIndex):
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, tuple(params))
 
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            try:
+                self.flush()
+            finally:
+                self._conn.close()
 
     def __repr__(self) -> str:
         return f"SQLiteCaptureIndex({str(self.path)!r})"
@@ -575,6 +678,8 @@ class PostgresCaptureIndex(CaptureIndex):
         self.runs_table = f'"{schema}".runs'
         self.pages_table = f'"{schema}".pages'
         self.reports_table = f'"{schema}".reports'
+        self.bands_table = f'"{schema}".report_bands'
+        self.bands_mark_table = f'"{schema}".report_bands_mark'
         self._conn = psycopg.connect(dsn, autocommit=True)
         with self._lock, self._conn.transaction():
             # Several workers may start at once: serialise the CREATE ... IF NOT EXISTS.
@@ -592,14 +697,32 @@ class PostgresCaptureIndex(CaptureIndex):
             )
             self._conn.execute(f"CREATE TABLE IF NOT EXISTS {self.pages_table} ({_PAGES_DDL})")
             self._conn.execute(f"CREATE TABLE IF NOT EXISTS {self.reports_table} ({_REPORTS_DDL})")
+            self._conn.execute(f"CREATE TABLE IF NOT EXISTS {self.bands_table} ({_BANDS_DDL})")
+            self._conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.bands_mark_table} ({_BANDS_MARK_DDL})"
+            )
+            self._conn.execute(
+                f"INSERT INTO {self.bands_mark_table} (id, upto) VALUES (1, 0) "
+                "ON CONFLICT DO NOTHING"
+            )
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         # Our SQL never contains a literal "?" or "%", so the translation is safe.
         return self._conn.execute(sql.replace("?", "%s"), list(params))
 
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), [list(r) for r in rows])
+
+    def _transaction(self) -> AbstractContextManager[None]:
+        return self._conn.transaction()  # type: ignore[return-value]
+
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            try:
+                self.flush()
+            finally:
+                self._conn.close()
 
     def __repr__(self) -> str:
         return f"PostgresCaptureIndex(schema={self.schema!r})"

@@ -15,7 +15,10 @@ Near: the same report is often published several times (main portal and departme
 图片版 next to the text version, a re-post after a CMS migration). ``text_fingerprint()`` is a
 MinHash (datasketch) over character shingles of the report's prose, so Chinese needs no word
 segmentation; ``same_report()`` compares two fingerprints against a tested threshold and
-``assign_group()`` files a capture under the group of the first matching report.
+``assign_group()`` files a capture under the group of the first matching report. Candidates
+for the comparison are the reports sharing an LSH band with the new one (datasketch's banding
+for the threshold), looked up in the capture index's band table: memory stays flat however
+many reports the archive holds.
 
 Prose only: reports of one template share long stretches of table labels (25 rows x 7 columns
 of 申请/办理 wording, often with the same zeros); those would make every pair of reports look
@@ -26,6 +29,7 @@ the shingles unless the text has almost no prose at all.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import re
 import unicodedata
@@ -128,13 +132,17 @@ def text_fingerprint(text: str) -> str:
     return _FP_PREFIX + base64.b64encode(raw).decode("ascii")
 
 
-def _decode(fp: str) -> MinHash:
+def _values(fp: str) -> np.ndarray:
     if not fp.startswith(_FP_PREFIX):
         raise ValueError(f"not a govcrawl text fingerprint: {fp[:16]!r}")
     values = np.frombuffer(base64.b64decode(fp[len(_FP_PREFIX) :]), dtype="<u4")
     if len(values) != NUM_PERM:
         raise ValueError(f"fingerprint has {len(values)} values, expected {NUM_PERM}")
-    return _minhash(values.astype(_TEMPLATE.hashvalues.dtype))
+    return values
+
+
+def _decode(fp: str) -> MinHash:
+    return _minhash(_values(fp).astype(_TEMPLATE.hashvalues.dtype))
 
 
 def similarity(fp_a: str, fp_b: str) -> float:
@@ -146,43 +154,136 @@ def same_report(fp_a: str, fp_b: str) -> bool:
     return similarity(fp_a, fp_b) >= SAME_REPORT_THRESHOLD
 
 
+# LSH banding with datasketch's parameters for the threshold (14 bands of 9 values for 128
+# permutations): fingerprints sharing a band are compared, the same candidates MinHashLSH gives.
+_LSH = MinHashLSH(threshold=SAME_REPORT_THRESHOLD, num_perm=NUM_PERM)
+_BANDS, _ROWS = _LSH.b, _LSH.r
+if _LSH.hashranges != [(i * _ROWS, (i + 1) * _ROWS) for i in range(_BANDS)]:
+    raise RuntimeError("datasketch's bands are no longer consecutive runs of values")
+del _LSH
+# Fixed mixing constants (stored keys depend on them): a band's r values -> one 64-bit key.
+_MIX = np.frombuffer(hashlib.shake_128(b"govcrawl band values").digest(8 * _ROWS), "<u8") | 1
+_SALT = np.frombuffer(hashlib.shake_128(b"govcrawl band numbers").digest(8 * _BANDS), "<u8")
+BAND_BATCH = 500  # new fingerprints whose bands are stored in one transaction
+
+
+def _bands(values: np.ndarray) -> tuple[int, ...]:
+    # One key column serves every band (the band number is salted in); a 64-bit collision
+    # only adds a candidate, which the Jaccard estimate then turns down.
+    rows = values[: _BANDS * _ROWS].astype(np.uint64).reshape(_BANDS, _ROWS)
+    keys = (rows * _MIX).sum(axis=1, dtype=np.uint64) ^ _SALT  # wraps mod 2**64
+    return tuple(keys.view(np.int64).tolist())
+
+
+def fingerprint_bands(fp: str) -> tuple[int, ...]:
+    """LSH band keys of a fingerprint: one signed 64-bit integer per band (14). Raises
+    ValueError for a string that is not a text fingerprint."""
+    return _bands(_values(fp))
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.count_nonzero(a == b)) / NUM_PERM  # as MinHash.jaccard
+
+
+@dataclass
+class _Pending:
+    group_id: int
+    values: np.ndarray
+    bands: tuple[int, ...]
+
+
 class ReportGrouper:
-    """Groups report captures by fingerprint, backed by an LSH index of the known ones."""
+    """Groups report captures by fingerprint against the capture index's band table.
+
+    Candidates are the captures sharing an LSH band with the new fingerprint, read from the
+    index per query; the grouper holds only the bands of up to ``BAND_BATCH`` new fingerprints
+    not stored yet (stored in one transaction, on ``flush()`` and by the index's ``flush()``
+    and ``close()``). Only the first capture of each distinct fingerprint is banded. On
+    creation it bands the stored fingerprints of captures above the index's band mark: an
+    index from before the band table, or the unstored batch of a killed crawl.
+    """
 
     def __init__(self, index: CaptureIndex) -> None:
         self.index = index
-        self._lsh = MinHashLSH(threshold=SAME_REPORT_THRESHOLD, num_perm=NUM_PERM)
-        self._groups: dict[str, int] = {}  # fingerprint -> group id
-        self._hashes: dict[str, MinHash] = {}
-        for capture_id, group_id, fp in index.report_fingerprints():
-            self._remember(fp, group_id if group_id is not None else capture_id)
+        self._pending: dict[int, _Pending] = {}  # capture id -> not yet stored
+        self._pending_by_band: dict[int, list[int]] = {}
+        self._upto = self._stored_upto = index.band_mark()
+        index.on_flush(self.flush)
+        self._fill()
 
-    def _remember(self, fp: str, group_id: int) -> None:
-        if fp in self._groups:
-            return
-        mh = _decode(fp)
-        self._groups[fp] = group_id
-        self._hashes[fp] = mh
-        self._lsh.insert(fp, mh)
+    def _fill(self) -> None:
+        after = self._upto
+        while page := list(self.index.report_fingerprints(after=after, limit=BAND_BATCH)):
+            for capture_id, group_id, fp in page:
+                values = _values(fp)
+                bands = _bands(values)
+                best = self._best(capture_id, values, bands)
+                if best is None or best[1] < 1.0:
+                    self._add(
+                        capture_id, group_id if group_id is not None else capture_id, values, bands
+                    )
+            after = page[-1][0]
+            self._upto = max(self._upto, after)
+            self.flush()
+
+    def _add(
+        self, capture_id: int, group_id: int, values: np.ndarray, bands: tuple[int, ...]
+    ) -> None:
+        if capture_id not in self._pending:
+            for band in bands:
+                self._pending_by_band.setdefault(band, []).append(capture_id)
+        self._pending[capture_id] = _Pending(group_id, values, bands)
+
+    def _best(
+        self, capture_id: int, values: np.ndarray, bands: tuple[int, ...]
+    ) -> tuple[int, float, int] | None:
+        """(capture id, score, group id) of the closest other banded fingerprint scoring at
+        least the threshold, ties to the earliest capture; None when there is none."""
+        found: dict[int, tuple[int, np.ndarray]] = {}
+        for cid, gid, fp in self.index.band_candidates(bands):
+            found[cid] = (gid if gid is not None else cid, _values(fp))
+        for band in bands:
+            for cid in self._pending_by_band.get(band, ()):
+                pending = self._pending[cid]
+                found[cid] = (pending.group_id, pending.values)
+        best: tuple[int, float, int] | None = None
+        for cid in sorted(found):
+            if cid == capture_id:
+                continue
+            gid, other = found[cid]
+            score = _jaccard(values, other)
+            if score >= SAME_REPORT_THRESHOLD and (best is None or score > best[1]):
+                best = (cid, score, gid)
+        return best
 
     def group_for(self, capture_id: int, fingerprint: str) -> int:
         """Group id for a fingerprint: the best match's group, or ``capture_id`` for a new one."""
-        if fingerprint in self._groups:
-            return self._groups[fingerprint]
-        mh = _decode(fingerprint)
-        best, best_score = None, SAME_REPORT_THRESHOLD
-        for candidate in self._lsh.query(mh):
-            score = float(mh.jaccard(self._hashes[candidate]))
-            if score >= best_score:
-                best, best_score = candidate, score
-        group_id = self._groups[best] if best is not None else capture_id
-        self._remember(fingerprint, group_id)
+        values = _values(fingerprint)
+        bands = _bands(values)
+        best = self._best(capture_id, values, bands)
+        group_id = best[2] if best is not None else capture_id
+        if best is None or best[1] < 1.0 or capture_id in self._pending:
+            # Unless an identical fingerprint is banded: its capture stands for this one.
+            self._add(capture_id, group_id, values, bands)
+        self._upto = max(self._upto, capture_id)
+        if len(self._pending) >= BAND_BATCH:
+            self.flush()
         return group_id
 
     def assign(self, capture_id: int, fingerprint: str) -> int:
         group_id = self.group_for(capture_id, fingerprint)
         self.index.update_report(capture_id, fingerprint=fingerprint, group_id=group_id)
         return group_id
+
+    def flush(self) -> None:
+        """Store the pending bands and raise the index's band mark, in one transaction."""
+        if not self._pending and self._upto <= self._stored_upto:
+            return
+        rows = [(band, cid) for cid, p in self._pending.items() for band in p.bands]
+        self.index.add_bands(rows, upto=self._upto)
+        self._pending.clear()
+        self._pending_by_band.clear()
+        self._stored_upto = self._upto
 
 
 _GROUPERS: weakref.WeakKeyDictionary[CaptureIndex, ReportGrouper] = weakref.WeakKeyDictionary()
