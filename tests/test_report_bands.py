@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from datasketch import MinHashLSH
 
 from govcrawl.archive import dedupe
 from govcrawl.archive.captures import CaptureIndex
@@ -83,7 +84,9 @@ def band_rows(index: CaptureIndex) -> list[tuple[int, int]]:
 def test_bands_follow_datasketch_banding():
     fp = text_fingerprint(real_text(STEMS[0]))
     bands = fingerprint_bands(fp)
-    lsh = dedupe.MinHashLSH(threshold=dedupe.SAME_REPORT_THRESHOLD, num_perm=dedupe.NUM_PERM)
+    lsh = MinHashLSH(threshold=dedupe.SAME_REPORT_THRESHOLD, num_perm=dedupe.NUM_PERM)
+    assert lsh.hashranges == [(i * lsh.r, (i + 1) * lsh.r) for i in range(lsh.b)]
+    assert (dedupe._BANDS, dedupe._ROWS) == (lsh.b, lsh.r)
     assert len(bands) == lsh.b == 14 and len(set(bands)) == 14
     assert all(-(2**63) <= b < 2**63 for b in bands)
     # A change to the values of one band changes that band's key only.
@@ -230,3 +233,14 @@ def test_dropped_capture_hands_its_bands_to_a_later_copy(opener):
     assert [c for c, _, _ in index.band_candidates(fingerprint_bands(fp))] == [later]
     copy = capture(index, "http://www.xam.gov.cn/a")
     assert regrouper.assign(copy, text_fingerprint(near_copy(real_text(STEMS[0])))) == first
+
+
+def test_the_crawl_command_does_not_import_datasketch():
+    """datasketch imports scipy (~0.6 s and ~50 MiB per process): the crawl process loads it only
+    when it fingerprints or compares texts, which the extraction worker does (bench/PROFILE.md)."""
+    import subprocess
+    import sys
+
+    code = "import sys, crawler.cli; print(sorted({'datasketch', 'scipy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -35,12 +35,14 @@ import re
 import unicodedata
 import weakref
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 if TYPE_CHECKING:
+    from datasketch import MinHash
+
     from govcrawl.archive.captures import CaptureIndex, CaptureRow
 
 logger = logging.getLogger(__name__)
@@ -94,7 +96,15 @@ SAME_REPORT_THRESHOLD = 0.7
 
 _FP_PREFIX = "mh1:"
 _DROP = re.compile(r"[\s\W_]+", re.UNICODE)
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED)
+
+
+@cache
+def _template() -> MinHash:
+    # datasketch is imported on first use: its package imports scipy (~0.6 s, ~50 MiB), which
+    # a crawl process that never fingerprints (the worker does) need not load.
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED)
 
 
 def _prose(text: str) -> str:
@@ -107,15 +117,18 @@ def _prose(text: str) -> str:
 
 
 def _minhash(values: np.ndarray | None = None) -> MinHash:
+    from datasketch import MinHash
+
+    template = _template()
     if values is None:
         return MinHash(
             num_perm=NUM_PERM,
             seed=SEED,
-            permutations=_TEMPLATE.permutations,
-            scheme=_TEMPLATE.scheme,
+            permutations=template.permutations,
+            scheme=template.scheme,
         )
     return MinHash(
-        seed=SEED, hashvalues=values, permutations=_TEMPLATE.permutations, scheme=_TEMPLATE.scheme
+        seed=SEED, hashvalues=values, permutations=template.permutations, scheme=template.scheme
     )
 
 
@@ -142,7 +155,7 @@ def _values(fp: str) -> np.ndarray:
 
 
 def _decode(fp: str) -> MinHash:
-    return _minhash(_values(fp).astype(_TEMPLATE.hashvalues.dtype))
+    return _minhash(_values(fp).astype(_template().hashvalues.dtype))
 
 
 def similarity(fp_a: str, fp_b: str) -> float:
@@ -154,13 +167,10 @@ def same_report(fp_a: str, fp_b: str) -> bool:
     return similarity(fp_a, fp_b) >= SAME_REPORT_THRESHOLD
 
 
-# LSH banding with datasketch's parameters for the threshold (14 bands of 9 values for 128
-# permutations): fingerprints sharing a band are compared, the same candidates MinHashLSH gives.
-_LSH = MinHashLSH(threshold=SAME_REPORT_THRESHOLD, num_perm=NUM_PERM)
-_BANDS, _ROWS = _LSH.b, _LSH.r
-if _LSH.hashranges != [(i * _ROWS, (i + 1) * _ROWS) for i in range(_BANDS)]:
-    raise RuntimeError("datasketch's bands are no longer consecutive runs of values")
-del _LSH
+# LSH banding with datasketch's parameters for the threshold (MinHashLSH(threshold=0.7,
+# num_perm=128): 14 bands of 9 consecutive values; tests/test_report_bands.py checks them):
+# fingerprints sharing a band are compared, the same candidates MinHashLSH gives.
+_BANDS, _ROWS = 14, 9
 # Fixed mixing constants (stored keys depend on them): a band's r values -> one 64-bit key.
 _MIX = np.frombuffer(hashlib.shake_128(b"govcrawl band values").digest(8 * _ROWS), "<u8") | 1
 _SALT = np.frombuffer(hashlib.shake_128(b"govcrawl band numbers").digest(8 * _BANDS), "<u8")
