@@ -47,6 +47,9 @@ from govcrawl.fleet import Fleet, connect, worker_id
 logger = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 0.5
+# request.meta key: the (page, follow-up) fingerprint pair of a follow-up outside the duplicate
+# filter (FleetFollowUpMiddleware); taken off by the scheduler before the request is queued.
+FOLLOW_UP = "fleet_follow_up"
 
 
 def encode_request(request: Request, spider: Any) -> bytes:
@@ -73,9 +76,13 @@ def seed_round(fleet: Fleet, rnd: int, spider: Any, requests: list[Request]) -> 
     dupefilter = RFPDupeFilter(fleet.client, key=fleet.keys.seen(rnd))
     queued = 0
     for request in requests:
-        if not request.dont_filter and dupefilter.request_seen(request):
+        data = encode_request(request, spider)
+        if request.dont_filter:
+            fleet.push(data, request.priority)
+        elif not fleet.push_once(
+            dupefilter.key, dupefilter.request_fingerprint(request), data, request.priority
+        ):
             continue
-        fleet.push(encode_request(request, spider), request.priority)
         queued += 1
     return queued, len(requests) - queued
 
@@ -165,13 +172,23 @@ class FleetScheduler(Scheduler):
         return request
 
     def enqueue_request(self, request: Request) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
-            self.df.log(request, self.spider)
-            return False
-        if self.stats:
+        # Marked (seen, or a follow-up pair asked for) and queued in one atomic step: a worker
+        # killed in between would leave a request every later delivery skips but none holds.
+        pair = request.meta.pop(FOLLOW_UP, None)
+        if pair is not None:
+            queued = self.queue.push_once(request, self.fleet.keys.follow_ups(self.round), pair)
+        elif not request.dont_filter:
+            queued = self.queue.push_once(
+                request, self.df.key, self.df.request_fingerprint(request)
+            )
+            if not queued:
+                self.df.log(request, self.spider)
+        else:
+            self.queue.push(request)
+            queued = True
+        if queued and self.stats:
             self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
-        return True
+        return queued
 
     def _reuse_capture(self, request: Request) -> None:
         """A request whose worker died (or stopped) before it was done comes again. When that
@@ -294,6 +311,14 @@ class _LeasedQueue:
         data = encode_request(request, self.scheduler.spider)
         self.scheduler.fleet.push(data, request.priority)
 
+    def push_once(self, request: Request, mark_key: str, mark: str) -> bool:
+        """Queue ``request`` unless ``mark`` is in the set ``mark_key`` (Fleet.push_once)."""
+        data = encode_request(request, self.scheduler.spider)
+        queued = self.scheduler.fleet.push_once(mark_key, mark, data, request.priority)
+        if queued:
+            self.scheduler.state = "crawling"
+        return queued
+
     def clear(self) -> None:  # Scheduler.flush(); never called (persist=True)
         raise RuntimeError("a fleet worker never clears the crawl's queue")
 
@@ -310,18 +335,18 @@ class FleetFollowUpMiddleware:
 
     Follow-ups the duplicate filter lets through (``dont_filter``: a report's click counter)
     would come again from a second delivery of their page; each (page, follow-up) pair is
-    remembered for the round and passes once.
+    remembered for the round and queued once. The pair goes in ``meta[FOLLOW_UP]``; the
+    scheduler remembers it and queues the request in one step (FleetScheduler.enqueue_request).
     """
 
-    def __init__(self, crawler: Crawler, fleet: Fleet, rnd: int) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.fleet = fleet
-        self.key = fleet.keys.follow_ups(rnd)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FleetFollowUpMiddleware:
-        fleet, rnd = fleet_of(crawler.settings)
-        return cls(crawler, fleet, rnd)
+        if not crawler.settings.get("GOVCRAWL_FLEET"):
+            raise NotConfigured("not a fleet worker (GOVCRAWL_FLEET is not set)")
+        return cls(crawler)
 
     async def process_spider_output(
         self, response: Any, result: AsyncIterator[Any]
@@ -330,9 +355,7 @@ class FleetFollowUpMiddleware:
         parent = fingerprinter.fingerprint(response.request).hex()
         async for out in result:
             if isinstance(out, Request) and out.dont_filter:
-                pair = parent + fingerprinter.fingerprint(out).hex()
-                if not self.fleet.client.sadd(self.key, pair):
-                    continue  # asked for by an earlier delivery of this page
+                out.meta[FOLLOW_UP] = parent + fingerprinter.fingerprint(out).hex()
             yield out
 
 

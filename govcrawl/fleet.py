@@ -65,6 +65,15 @@ local again = redis.call('SREM', KEYS[7], redis.sha1hex(got[1]))
 return {id, got[1], again}
 """
 
+# Queue a request unless its mark is already in a set, atomically: a worker killed between
+# marking and queueing would leave a request marked (every later delivery skips it) but never
+# queued. KEYS: mark set, queue; ARGV: mark, request, score. Returns 1 when queued.
+_PUSH_ONCE = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], tonumber(ARGV[3]), ARGV[2])
+return 1
+"""
+
 # Extend the given leases (only those still held). KEYS: leases; ARGV: lease ms, ids...
 _RENEW = """
 local t = redis.call('TIME')
@@ -240,6 +249,7 @@ class Fleet:
         self.client = client
         self.keys = Keys(name)
         self._pop = client.register_script(_POP)
+        self._push_once = client.register_script(_PUSH_ONCE)
         self._renew = client.register_script(_RENEW)
         self._requeue = client.register_script(_REQUEUE)
         self._host_acquire = client.register_script(_HOST_ACQUIRE)
@@ -303,6 +313,12 @@ class Fleet:
     def push(self, data: bytes, priority: int) -> None:
         """Queue one serialised request (the scrapy-redis PriorityQueue's encoding)."""
         self.client.zadd(self.keys.queue, {data: -priority})
+
+    def push_once(self, mark_key: str, mark: str, data: bytes, priority: int) -> bool:
+        """Queue one serialised request unless ``mark`` is already in the set ``mark_key`` (a
+        duplicate filter's fingerprint, a follow-up pair), marking and queueing in one atomic
+        step. True when queued."""
+        return bool(self._push_once(keys=[mark_key, self.keys.queue], args=[mark, data, -priority]))
 
     def pop(self, lease_seconds: float, worker: str) -> tuple[str, bytes, bool] | None:
         """Take the best queued request under a lease: (lease id, serialised request, whether

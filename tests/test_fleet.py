@@ -7,6 +7,7 @@ bucket prefix, and removes the keys and the schema afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -16,15 +17,21 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import redis
+from scrapy import Request, Spider
+from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
 
+from crawler.fleet import FleetFollowUpMiddleware, FleetScheduler, decode_request
 from govcrawl.extract.decode import decode_body
+from govcrawl.fleet import Fleet
 from replica import expected
 from replica.process import ReplicaProcess
 from tests.conftest import (
@@ -479,6 +486,60 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         }
     finally:
         fleet.cleanup()
+
+
+class _Pages(Spider):
+    name = "pages"
+
+    def parse(self, response: Any) -> None:  # a queued request names its callback
+        return None
+
+
+async def _through(mw: FleetFollowUpMiddleware, response: HtmlResponse, out: Request) -> list:
+    async def result() -> AsyncIterator[Any]:
+        yield out
+
+    return [o async for o in mw.process_spider_output(response, result())]
+
+
+def test_a_click_counter_asked_for_by_a_worker_killed_before_queueing_it_is_queued_later() -> None:
+    # Issue 12 under load: a worker asked for a report's click counter (the report comes out of
+    # the counter's callback) and was killed before its scheduler queued it. The report page came
+    # again to another worker; that delivery's counter must be queued, else the report is lost.
+    name = f"t{uuid.uuid4().hex[:10]}"
+    settings = {
+        "GOVCRAWL_FLEET": name,
+        "GOVCRAWL_FLEET_ROUND": 1,
+        "REDIS_URL": REDIS,
+        "GOVCRAWL_FLEET_LEASE": 30,
+    }
+    fleet = Fleet(redis.Redis.from_url(REDIS), name)
+    spider = _Pages()
+    crawler = get_crawler(_Pages, settings)
+    mw = FleetFollowUpMiddleware.from_crawler(crawler)
+    scheduler = FleetScheduler.from_crawler(crawler)
+    try:
+        scheduler.open(spider)
+        page = Request("http://www.kyqq.gov.cn/art/2026/1/30/art_1229_2792610.html")
+        response = HtmlResponse(page.url, request=page, body=b"<html></html>")
+
+        def counter() -> Request:
+            url = "http://www.kyqq.gov.cn/vc/vc/interface/artcount/artcount.jsp?artid=2792610"
+            return Request(url, callback=spider.parse, dont_filter=True, priority=60)
+
+        # The killed delivery: through the spider middlewares, never reaching the scheduler.
+        asyncio.run(_through(mw, response, counter()))
+        # The page delivered again (its lease expired), then once more after that.
+        for _delivery in range(2):
+            for out in asyncio.run(_through(mw, response, counter())):
+                scheduler.enqueue_request(out)
+        queued = [decode_request(d, spider) for d in fleet.client.zrange(fleet.keys.queue, 0, -1)]
+        assert [r.url for r in queued] == [counter().url]
+        assert queued[0].dont_filter and queued[0].priority == 60
+    finally:
+        if scheduler._loop is not None and scheduler._loop.running:
+            scheduler._loop.stop()  # close() needs a running engine; the heartbeat is all it has
+        fleet.drop()
 
 
 def fleet_single_log(result: CrawlResult) -> list[dict]:
