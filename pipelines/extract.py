@@ -47,6 +47,9 @@ _PR_SET_PDEATHSIG = 1
 
 def _limit_worker(memory: int) -> None:
     """Worker initializer: an address-space limit, and death with the parent process."""
+    # Libraries loaded on first use (datasketch with scipy's shared objects) are mapped before
+    # the limit: under it, the first report's fingerprint would fail to import them.
+    text_fingerprint("")
     if memory > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
