@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from crawler.run import run_crawl
+from crawler.run import first_line, run_crawl
 from govcrawl.run import (
     EXIT_ARCHIVE,
     EXIT_CRAWL_FAILED,
@@ -262,8 +262,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     try:
         index = CaptureIndex.open(args.index or layout.captures_db, schema=args.index_schema)
     except Exception as exc:  # psycopg/sqlite3: server down, no such role; the DSN is not shown
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return _fail(EXIT_CRAWL_FAILED, f"cannot open the capture index: {first}")
+        return _fail(EXIT_CRAWL_FAILED, f"cannot open the capture index: {first_line(exc)}")
     try:
         rows = index.history(url)
         for row in rows:
@@ -308,7 +307,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     try:
         result = parse_file(args.file)
     except (OSError, AttachmentError) as exc:
-        return _fail(EXIT_USAGE, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return _fail(EXIT_USAGE, first_line(exc))
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return EXIT_OK
 

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from crawler.cli import UsageError, _fail, _parse_sets, _read_seeds, crawl_outcome
-from crawler.run import run_crawl
+from crawler.run import first_line, run_crawl
 from govcrawl.fleet import Fleet, FleetError, check_name, connect, status_lines, worker_id
 from govcrawl.run import (
     EXIT_ARCHIVE,
@@ -29,11 +29,6 @@ from govcrawl.run import (
 # Redis (or the shared index) cannot be reached: the fleet's own exit code.
 EXIT_SERVICE = 6
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-
-
-def _first(exc: BaseException) -> str:
-    """The first line of a driver's message (psycopg adds hints on further lines)."""
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _fleet(args: argparse.Namespace) -> Fleet:
@@ -58,7 +53,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
         try:
             index = CaptureIndex.open(args.index, schema=args.index_schema)
         except Exception as exc:  # psycopg: server down, no such role; the DSN is not shown
-            return _fail(EXIT_SERVICE, f"cannot open the shared capture index: {_first(exc)}")
+            return _fail(EXIT_SERVICE, f"cannot open the shared capture index: {first_line(exc)}")
         with index:
             known = [record for record, _round in index.report_records()]
     try:
@@ -260,7 +255,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         try:
             index = CaptureIndex.open(args.index, schema=args.index_schema)
         except Exception as exc:  # psycopg: server down, no such role; the DSN is not shown
-            return _fail(EXIT_SERVICE, f"cannot open the shared capture index: {_first(exc)}")
+            return _fail(EXIT_SERVICE, f"cannot open the shared capture index: {first_line(exc)}")
         with index:
             records = round_reports(index, rnd, fleet.round_started(rnd), fleet.redirected(rnd))
         write_reports(layout.reports_jsonl, records)

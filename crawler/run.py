@@ -150,13 +150,19 @@ def run_crawl(
         if isinstance(exc, ValueError):  # spider arguments (seeds)
             return EXIT_USAGE, {"error": str(exc)}
         # One line: a driver's message (psycopg's "connection failed" and its hint) may run on.
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        return EXIT_CRAWL_FAILED, {"error": f"{type(exc).__name__}: {first}".rstrip(": ")}
+        error = f"{type(exc).__name__}: {first_line(exc)}" if str(exc) else type(exc).__name__
+        return EXIT_CRAWL_FAILED, {"error": error}
     run = run_of(crawler)
     summary = run.summary if run is not None else None
     if summary is None:
         return EXIT_CRAWL_FAILED, {"error": "the crawl ended without a run summary"}
     return int(summary["exit_code"]), summary
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, or its type's name when it has none (drivers such
+    as psycopg add hints on further lines)."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _one_line(record: logging.LogRecord) -> bool:
